@@ -1,0 +1,1 @@
+"""Trợ lý Công đoàn — the channel-agnostic core of the trade-union assistant."""

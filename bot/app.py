@@ -1,0 +1,87 @@
+"""Composition root: settings → database → core → channel. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.channels.console import CHANNEL as CONSOLE, run_console
+from bot.config import Settings
+from bot.db import make_engine, session_scope, upgrade
+from bot.models import ChatIdentity, Level, Person, Role, Unit
+from handlers import router
+
+log = logging.getLogger(__name__)
+
+
+def open_database(settings: Settings) -> Engine:
+    """Upgrade the schema to the newest revision and return an engine."""
+    upgrade(settings.database_url)
+    return make_engine(settings.database_url)
+
+
+def make_core(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
+    """The core as a plain function Incoming → Response, for any channel."""
+    return functools.partial(router.handle, engine, settings)
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.exec(select(Unit.id).limit(1)).first() is None
+
+
+def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
+    """Bind the local console user to the chair of a demo CĐCS (first by code)."""
+    identity = session.exec(
+        select(ChatIdentity).where(ChatIdentity.channel == CONSOLE, ChatIdentity.external_id == user_id)
+    ).first()
+    if identity is not None:
+        person = session.get(Person, identity.person_id)
+        if person is not None:
+            unit = session.get(Unit, person.unit_id)
+            if unit is not None:
+                return unit
+    unit = session.exec(
+        select(Unit).where(Unit.level == Level.GRASSROOTS, Unit.active == True).order_by(Unit.code)  # noqa: E712
+    ).first()
+    if unit is None:
+        raise RuntimeError("no grassroots unit to chat as; run `congdoan demo` or import units")
+    person = Person(full_name="Người dùng thử", unit_id=unit.id, role=Role.CHAIR)
+    session.add(person)
+    session.flush()
+    if identity is None:
+        session.add(ChatIdentity(person_id=person.id, channel=CONSOLE, external_id=user_id, chat_id=user_id))
+    else:
+        identity.person_id = person.id
+    return unit
+
+
+def run_bot(settings: Settings) -> None:
+    """Run on Telegram when a token is set; otherwise a console chat on demo data."""
+    engine = open_database(settings)
+    core = make_core(engine, settings)
+    if settings.telegram_token:
+        from bot.channels.telegram import TelegramChannel
+
+        channel = TelegramChannel(
+            core,
+            token=settings.telegram_token,
+            base_url=settings.telegram_api_base_url,
+            base_file_url=settings.telegram_file_base_url,
+            poll_timeout=settings.poll_timeout,
+        )
+        log.info("polling Telegram at %s", settings.telegram_api_base_url)
+        channel.run()
+        return
+    from bot.demo import load_demo
+
+    with session_scope(engine) as session:
+        if database_is_empty(session):
+            load_demo(session)
+        unit = ensure_console_chair(session)
+        unit_name = unit.name
+    log.info("console chat as the chair of %s", unit_name)
+    run_console(core)
+

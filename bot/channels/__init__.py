@@ -1,0 +1,1 @@
+"""Channel adapters: Telegram, the local console (Zalo next). They translate to and from bot.messages."""

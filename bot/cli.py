@@ -1,0 +1,181 @@
+"""`congdoan …` sub-commands for operators and staff.
+
+Every command upgrades the database schema first, so a fresh install needs no
+separate migration step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from bot.db import session_scope
+from bot.i18n import _, use_language
+from bot.models import Level, Role
+
+log = logging.getLogger(__name__)
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.app import open_database
+
+    return open_database(settings)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _engine(settings)
+    print(_("The database schema is up to date."))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import load_demo
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        summary = load_demo(session)
+    print(_("Demo data loaded: {summary}").format(summary=summary))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import imports
+
+    importer = {"units": imports.import_units, "targets": imports.import_targets,
+                "rounds": imports.import_rounds}[args.kind]
+    path = Path(args.file)
+    if not path.is_file():
+        print(_("File not found: {path}").format(path=path), file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        report = importer(session, path, actor="cli")
+        if report.errors:
+            session.rollback()
+    if report.errors:
+        print(_("Nothing was imported: {n} row(s) have errors. Fix them and import the file again.")
+              .format(n=len(report.errors)), file=sys.stderr)
+        for line, message in report.errors:
+            print(_("  line {line}: {message}").format(line=line, message=message), file=sys.stderr)
+        return 1
+    print(_("Imported {path}: {created} new, {updated} updated, {unchanged} unchanged.").format(
+        path=path.name, created=report.created, updated=report.updated, unchanged=report.unchanged))
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import registry
+
+    if not args.all and not args.unit_code:
+        print(_("Give a unit code, or --all for every active CĐCS."), file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        if args.all:
+            units = registry.active_grassroots(session)
+            rows = []
+            for unit in units:
+                invite = registry.create_invite(session, unit, Role.CHAIR,
+                                                valid_days=args.days, created_by="cli")
+                rows.append([unit.code, unit.name, Role.CHAIR.value, invite.code,
+                             registry.invite_link(settings.bot_username, invite.code)])
+            out = Path(args.out or "invites.csv")
+            with out.open("w", newline="", encoding="utf-8-sig") as f:
+                writer = csv.writer(f)
+                writer.writerow(["unit_code", "unit_name", "role", "code", "link"])
+                writer.writerows(rows)
+            print(_("Wrote {n} invites to {path}.").format(n=len(rows), path=out))
+            return 0
+        unit = registry.unit_by_code(session, args.unit_code)
+        if unit is None:
+            print(_("No unit has the code {code}.").format(code=args.unit_code), file=sys.stderr)
+            return 1
+        if not unit.active:
+            print(_("The unit {code} is not active.").format(code=unit.code), file=sys.stderr)
+            return 1
+        role = Role(args.role)
+        if role == Role.CHAIR and unit.level != Level.GRASSROOTS:
+            print(_("A chair invite is for a CĐCS; {code} is not one. Use --role officer or staff.")
+                  .format(code=unit.code), file=sys.stderr)
+            return 1
+        invite = registry.create_invite(session, unit, role, valid_days=args.days, created_by="cli")
+        print(_("Invite for {unit} ({role}), valid until {until}:").format(
+            unit=unit.name, role=role.value, until=_local_date(invite.expires_at)))
+        print(invite.code)
+        print(registry.invite_link(settings.bot_username, invite.code))
+    return 0
+
+
+def _local_date(dt) -> str:  # type: ignore[no-untyped-def]
+    from bot.textvn import format_date
+
+    return format_date(dt)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="congdoan",
+        description=_("Trợ lý Công đoàn: the chat assistant for union reports. "
+                      "Settings come from the environment: TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, "
+                      "TELEGRAM_FILE_BASE_URL, DATABASE_URL (default sqlite:///db.sqlite)."),
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log more detail"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help=_("run the bot (Telegram long polling; a console chat when no token is set)"))
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("migrate", help=_("upgrade the database schema (every command does this too)"))
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("demo", help=_("load the demo province (safe to run twice)"))
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help=_("import units, targets or rounds from CSV or XLSX (all or nothing)"))
+    p.add_argument("kind", choices=["units", "targets", "rounds"], help=_("what the file holds"))
+    p.add_argument("file", help=_("a .csv (UTF-8) or .xlsx file with a header row"))
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("invite", help=_("create invite codes"))
+    p.add_argument("unit_code", nargs="?", help=_("the unit the invite binds to"))
+    p.add_argument("--role", choices=[r.value for r in Role if r != Role.ADMIN], default=Role.CHAIR.value,
+                   help=_("role of the person invited (default: chair)"))
+    p.add_argument("--all", action="store_true", help=_("one chair invite per active CĐCS"))
+    p.add_argument("--out", help=_("CSV file to write with --all (default invites.csv)"))
+    p.add_argument("--days", type=int, default=30, help=_("days the code stays valid (default 30)"))
+    p.set_defaults(func=cmd_invite)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `congdoan` console script."""
+    settings = Settings.from_env()
+    with use_language(settings.default_language):
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        for noisy in ("httpx", "alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

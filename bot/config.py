@@ -1,0 +1,55 @@
+"""Settings read from the environment, with embedded defaults that run out of the box."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEFAULT_API_BASE = "https://api.telegram.org/bot"
+DEFAULT_FILE_BASE = "https://api.telegram.org/file/bot"
+
+
+def _bot_suffixed(url: str, suffix: str) -> str:
+    """Accept both 'http://host' and 'http://host/bot' forms; python-telegram-bot wants the latter."""
+    url = url.rstrip("/")
+    return url if url.endswith(suffix) else url + suffix
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the operator can configure."""
+
+    telegram_token: str | None = None
+    telegram_api_base_url: str = DEFAULT_API_BASE
+    telegram_file_base_url: str = DEFAULT_FILE_BASE
+    database_url: str = "sqlite:///db.sqlite"
+    bot_username: str = "congdoan_bot"
+    default_language: str = "vi"
+    invite_valid_days: int = 30
+    send_rate_per_second: float = 25.0
+    poll_timeout: int = 10
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Build settings from environment variables (or a given mapping)."""
+        env = dict(os.environ if env is None else env)
+        api = env.get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE
+        files = env.get("TELEGRAM_FILE_BASE_URL")
+        if not files:
+            files = (
+                DEFAULT_FILE_BASE
+                if api == DEFAULT_API_BASE
+                else _bot_suffixed(api.rstrip("/").removesuffix("/bot"), "/file/bot")
+            )
+        return cls(
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+            telegram_api_base_url=_bot_suffixed(api, "/bot"),
+            telegram_file_base_url=_bot_suffixed(files, "/file/bot"),
+            database_url=env.get("DATABASE_URL") or "sqlite:///db.sqlite",
+            bot_username=env.get("TELEGRAM_BOT_USERNAME") or "congdoan_bot",
+            default_language=env.get("CONGDOAN_LANGUAGE") or "vi",
+            invite_valid_days=int(env.get("CONGDOAN_INVITE_DAYS") or 30),
+            send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 25),
+            poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),
+        )

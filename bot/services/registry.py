@@ -1,0 +1,232 @@
+"""Units, people, chat identities and invite codes: who is who, and who may see what."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, col, func, select
+
+from bot.clock import utcnow
+from bot.models import ChatIdentity, Invite, InviteAttempt, Level, Person, Role, Unit
+from bot.services import audit
+
+# Invite codes avoid look-alike characters (0/O, 1/I/L) so they can be read over the phone.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+MAX_FAILED_ATTEMPTS = 5
+ATTEMPT_WINDOW = timedelta(hours=1)
+
+
+def new_code(length: int = CODE_LENGTH) -> str:
+    """A random invite code."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_code(text: str) -> str:
+    """Upper-case a typed code and drop spaces and dashes people add."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def unit_by_code(session: Session, code: str) -> Unit | None:
+    return session.exec(select(Unit).where(Unit.code == code)).first()
+
+
+def create_invite(
+    session: Session,
+    unit: Unit,
+    role: Role | str = Role.CHAIR,
+    *,
+    valid_days: int = 30,
+    created_by: str = "cli",
+    now: datetime | None = None,
+) -> Invite:
+    """Create a single-use invite for a unit and role (caller commits)."""
+    now = now or utcnow()
+    while True:
+        code = new_code()
+        if session.exec(select(Invite.id).where(Invite.code == code)).first() is None:
+            break
+    invite = Invite(
+        code=code,
+        unit_id=unit.id,
+        role=str(role),
+        created_at=now,
+        expires_at=now + timedelta(days=valid_days),
+        created_by=created_by,
+    )
+    session.add(invite)
+    session.flush()
+    audit.record(session, "invite.create", entity="invite", entity_id=invite.id,
+                 actor=created_by, detail={"unit": unit.code, "role": str(role)})
+    return invite
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+class RedeemOutcome(StrEnum):
+    BOUND = "bound"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    THROTTLED = "throttled"
+    UNIT_CLOSED = "unit_closed"
+
+
+@dataclass
+class RedeemResult:
+    outcome: RedeemOutcome
+    person: Person | None = None
+    unit: Unit | None = None
+
+
+def failed_attempts(session: Session, channel: str, external_id: str, now: datetime) -> int:
+    return session.exec(
+        select(func.count(InviteAttempt.id)).where(
+            InviteAttempt.channel == channel,
+            InviteAttempt.external_id == external_id,
+            InviteAttempt.at > now - ATTEMPT_WINDOW,
+        )
+    ).one()
+
+
+def redeem_invite(
+    session: Session,
+    code_text: str,
+    *,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    display_name: str = "",
+    username: str | None = None,
+    language: str | None = None,
+    now: datetime | None = None,
+) -> RedeemResult:
+    """Bind a chat account to the invite's unit and role, if the code is good.
+
+    Failed attempts are counted per account; after MAX_FAILED_ATTEMPTS within an hour
+    every attempt is refused (even a right code) until the window passes.
+    """
+    now = now or utcnow()
+    if failed_attempts(session, channel, external_id, now) >= MAX_FAILED_ATTEMPTS:
+        return RedeemResult(RedeemOutcome.THROTTLED)
+    code = normalise_code(code_text)
+    invite = session.exec(select(Invite).where(Invite.code == code)).first() if code else None
+    outcome = None
+    if invite is None:
+        outcome = RedeemOutcome.UNKNOWN
+    elif invite.used_at is not None:
+        outcome = RedeemOutcome.USED
+    elif invite.expires_at < now:
+        outcome = RedeemOutcome.EXPIRED
+    if outcome is not None:
+        session.add(InviteAttempt(channel=channel, external_id=external_id, at=now))
+        return RedeemResult(outcome)
+    assert invite is not None
+    unit = session.get(Unit, invite.unit_id)
+    if unit is None or not unit.active:
+        return RedeemResult(RedeemOutcome.UNIT_CLOSED)
+    # Claim the invite atomically: only one account can flip used_at from NULL.
+    claimed = session.execute(
+        Invite.__table__.update()
+        .where(Invite.__table__.c.id == invite.id, Invite.__table__.c.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        return RedeemResult(RedeemOutcome.USED)
+    identity = session.exec(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == channel, ChatIdentity.external_id == external_id
+        )
+    ).first()
+    person = Person(full_name=display_name, unit_id=unit.id, role=invite.role, language=language,
+                    created_at=now)
+    session.add(person)
+    session.flush()
+    if identity is None:
+        identity = ChatIdentity(person_id=person.id, channel=channel, external_id=external_id,
+                                chat_id=chat_id, username=username, created_at=now)
+        session.add(identity)
+    else:  # re-binding an account to a new invite: the old person stays in history
+        identity.person_id = person.id
+        identity.chat_id = chat_id
+        identity.reachable = True
+    session.execute(
+        Invite.__table__.update().where(Invite.__table__.c.id == invite.id)
+        .values(used_by_person_id=person.id)
+    )
+    audit.record(session, "invite.redeem", entity="person", entity_id=person.id,
+                 person_id=person.id, actor=f"{channel}:{external_id}",
+                 detail={"unit": unit.code, "role": invite.role, "invite": invite.id})
+    return RedeemResult(RedeemOutcome.BOUND, person=person, unit=unit)
+
+
+def identity_of(session: Session, channel: str, external_id: str) -> ChatIdentity | None:
+    return session.exec(
+        select(ChatIdentity).where(
+            ChatIdentity.channel == channel, ChatIdentity.external_id == external_id
+        )
+    ).first()
+
+
+def subtree_ids(session: Session, root_id: int) -> set[int]:
+    """Ids of a unit and every unit below it (breadth-first over parent links)."""
+    found = {root_id}
+    frontier = [root_id]
+    while frontier:
+        children = session.exec(select(Unit.id).where(col(Unit.parent_id).in_(frontier))).all()
+        frontier = [c for c in children if c not in found]
+        found.update(frontier)
+    return found
+
+
+def visible_unit_ids(session: Session, person: Person) -> set[int]:
+    """The units a person may see: a chair their own; officers and staff their subtree."""
+    if person.role == Role.CHAIR:
+        return {person.unit_id}
+    if person.role == Role.ADMIN:
+        return set(session.exec(select(Unit.id)).all())
+    return subtree_ids(session, person.unit_id)
+
+
+def ancestors(session: Session, unit: Unit) -> list[Unit]:
+    """The chain of units above `unit`, nearest first."""
+    chain: list[Unit] = []
+    seen = {unit.id}
+    parent_id = unit.parent_id
+    while parent_id is not None and parent_id not in seen:
+        parent = session.get(Unit, parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        seen.add(parent.id)
+        parent_id = parent.parent_id
+    return chain
+
+
+def contact_for(session: Session, unit: Unit) -> tuple[Unit, str] | None:
+    """The nearest unit above (or the unit itself, for upper levels) with a contact."""
+    candidates = ancestors(session, unit) if unit.level == Level.GRASSROOTS else [unit, *ancestors(session, unit)]
+    for candidate in candidates:
+        if candidate.contact:
+            return candidate, candidate.contact
+    return None
+
+
+def active_grassroots(session: Session) -> list[Unit]:
+    return list(
+        session.exec(
+            select(Unit).where(Unit.level == Level.GRASSROOTS, Unit.active == True)  # noqa: E712
+            .order_by(Unit.code)
+        ).all()
+    )
+
+
+def invite_user(session: Session, code_text: str) -> int | None:
+    """The person who redeemed a code, if any (to recognise a second click on one's own link)."""
+    invite = session.exec(select(Invite).where(Invite.code == normalise_code(code_text))).first()
+    return invite.used_by_person_id if invite else None

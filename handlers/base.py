@@ -1,0 +1,107 @@
+"""What every conversation handler gets: the context of one incoming message.
+
+Button data has the shape ``s<version>:<flow>:<action>[:<arg>]``. The version is the
+conversation's step counter when the button was drawn; a press whose version is not
+the current one belongs to a step that has passed and is refused. Data that starts
+with ``/`` is a command (menu buttons) and is valid at any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.messages import Incoming, Option, OutFile, Reply, Response
+from bot.models import ChatIdentity, ConversationState, Person, Unit
+
+CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+
+
+@dataclass
+class Ctx:
+    """One incoming message being handled, with the database session and the person."""
+
+    session: Session
+    settings: Settings
+    incoming: Incoming
+    state: ConversationState
+    identity: ChatIdentity | None
+    person: Person | None
+    now: datetime
+    response: Response = field(default_factory=Response)
+
+    @property
+    def unit(self) -> Unit | None:
+        return self.session.get(Unit, self.person.unit_id) if self.person else None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.incoming.channel}:{self.incoming.user_id}"
+
+    def say(
+        self,
+        text: str,
+        options: list[list[Option]] | None = None,
+        *,
+        numbered: bool = True,
+        file: OutFile | None = None,
+    ) -> Reply:
+        """Queue a reply; options are rows of choices."""
+        reply = Reply(text=text, options=options or [], numbered=numbered, file=file)
+        self.response.replies.append(reply)
+        return reply
+
+    def toast(self, text: str) -> None:
+        """A short notice shown on the pressed button (Telegram's callback answer)."""
+        self.response.toast = text
+
+    def option(self, label: str, flow: str, action: str, arg: str | int = "") -> Option:
+        """A button valid only for the current step of this conversation."""
+        data = f"s{self.state.version}:{flow}:{action}"
+        if arg != "":
+            data += f":{arg}"
+        if len(data.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data too long: {data!r}")
+        return Option(label, data)
+
+    # ---- conversation state -------------------------------------------------
+
+    def enter(self, flow: str, step: str, **data: object) -> None:
+        """Start (or restart) a conversation flow at a step, replacing its data."""
+        self.state.flow = flow
+        self.state.step = step
+        self.state.data = dict(data)
+
+    def goto(self, step: str, **updates: object) -> None:
+        """Move to another step of the current flow, updating its data."""
+        self.state.step = step
+        if updates:
+            merged = dict(self.state.data)
+            merged.update(updates)
+            self.state.data = merged
+
+    def update(self, **updates: object) -> None:
+        merged = dict(self.state.data)
+        merged.update(updates)
+        self.state.data = merged
+
+    def leave(self) -> None:
+        """End the current flow (drafts kept elsewhere are not touched)."""
+        self.state.flow = ""
+        self.state.step = ""
+        self.state.data = {}
+
+
+def parse_button(data: str) -> tuple[int, str, str, str] | None:
+    """Split versioned button data into (version, flow, action, arg); None if malformed."""
+    if not data.startswith("s"):
+        return None
+    parts = data[1:].split(":", 3)
+    if len(parts) < 3 or not parts[0].isdigit():
+        return None
+    version, flow, action = int(parts[0]), parts[1], parts[2]
+    arg = parts[3] if len(parts) == 4 else ""
+    return version, flow, action, arg

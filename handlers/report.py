@@ -1,0 +1,413 @@
+"""The reporting conversation: pick a round, answer one indicator at a time, review, confirm.
+
+Steps (ConversationState.step): pick → [resume] → ask ⇄ ambiguous → summary ⇄ edit → done.
+The typed values live in a ReportDraft row, written before every reply, so a cancel, a
+restart or a week away loses nothing. Every button is re-checked here: the unit is always
+the person's own, and the round must be open for it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.i18n import N_, _
+from bot.messages import Option, esc
+from bot.models import Indicator, IndicatorKind, Period, ReportDraft, Round, Submission, Unit
+from bot.services import registry, reporting
+from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
+from handlers import menu
+from handlers.base import Ctx
+
+FLOW = "report"
+
+INVALID_MESSAGES = {
+    Reason.EMPTY: N_("Please type a number."),
+    Reason.TOO_LONG: N_("That is too long for a number. Please type just the figure."),
+    Reason.NOT_A_NUMBER: N_("I could not read that as a number."),
+    Reason.NOT_WHOLE: N_("This figure must be a whole number."),
+    Reason.TOO_MANY_DECIMALS: N_("Please use at most two decimals."),
+    Reason.PERCENT_SIGN: N_("This figure is not a percentage; please type it without %."),
+    Reason.PERCENT_MULTIPLIER: N_("A percentage cannot use thousand, million or billion."),
+    Reason.WRONG_UNIT: N_("That unit does not fit this figure."),
+}
+
+
+# ---- entry points -------------------------------------------------------------------
+
+
+def cmd_report(ctx: Ctx, args: str) -> None:
+    """/baocao [round code]: list the open rounds, or go straight to the named one."""
+    unit = ctx.unit
+    if unit is None:
+        return
+    if args:
+        rnd = reporting.round_by_code(ctx.session, args.strip())
+        if rnd is not None and reporting.in_audience(ctx.session, rnd, unit):
+            choose_round(ctx, rnd)
+            return
+    rounds = reporting.open_rounds(ctx.session, unit, ctx.now)
+    locked = [r for r in reporting.recent_locked_rounds(ctx.session, unit, ctx.now)]
+    if not rounds and not locked:
+        ctx.leave()
+        ctx.say(_("There is no reporting round open for <b>{unit}</b> right now.").format(unit=esc(unit.name)))
+        return
+    ctx.enter(FLOW, "pick")
+    options = []
+    lines = [_("Reporting rounds for <b>{unit}</b>:").format(unit=esc(unit.name))]
+    for rnd in rounds + locked:
+        status = round_status(ctx, rnd, unit)
+        lines.append(f"• <b>{esc(rnd.title)}</b> — {status}")
+        options.append([ctx.option(rnd.title, FLOW, "round", rnd.id)])
+    lines.append(_("Choose a round:"))
+    ctx.say("\n".join(lines), options)
+
+
+def round_status(ctx: Ctx, rnd: Round, unit: Unit) -> str:
+    deadline = format_date(rnd.deadline_at)
+    if rnd.locked:
+        return _("locked")
+    submission = reporting.submission_of(ctx.session, rnd, unit)
+    if submission is not None:
+        return _("submitted on {date}").format(date=format_date(submission.submitted_at))
+    if ctx.now > rnd.deadline_at:
+        return _("deadline {date} has passed — please report now").format(date=deadline)
+    days = (rnd.deadline_at - ctx.now).days
+    return _("deadline {date} ({days} days left)").format(date=deadline, days=days)
+
+
+def choose_round(ctx: Ctx, rnd: Round) -> None:
+    """Start, resume or correct the report of one round."""
+    unit = ctx.unit
+    assert unit is not None and ctx.person is not None
+    if rnd.locked:
+        refuse_locked(ctx, unit)
+        return
+    if rnd.opens_at > ctx.now:
+        ctx.leave()
+        ctx.say(_("The round {title} opens on {date}.").format(title=esc(rnd.title), date=format_date(rnd.opens_at)))
+        return
+    submission = reporting.submission_of(ctx.session, rnd, unit)
+    draft = reporting.draft_of(ctx.session, rnd, unit)
+    ctx.enter(FLOW, "resume", round_id=rnd.id)
+    if draft is not None and (draft.values or draft.position):
+        total = len(reporting.round_indicators(ctx.session, rnd, unit))
+        ctx.say(
+            _("You have an unfinished report for {title} ({done}/{total} figures, saved at {time}). Continue it or start again?").format(
+                title=esc(rnd.title), done=len(draft.values), total=total, time=format_datetime(draft.updated_at)),
+            [[ctx.option(_("Continue"), FLOW, "continue"), ctx.option(_("Start again"), FLOW, "restart")]],
+        )
+        return
+    if submission is not None:
+        ctx.say(
+            _("{unit} submitted {title} at {time} (reference {ref}). Do you want to correct the figures?").format(
+                unit=esc(unit.name), title=esc(rnd.title), time=format_datetime(submission.submitted_at),
+                ref=submission.reference),
+            [[ctx.option(_("Correct figures"), FLOW, "correct"), ctx.option(_("No, thanks"), FLOW, "close")]],
+        )
+        return
+    draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id, ctx.now)
+    ask(ctx, rnd, unit, draft)
+
+
+def refuse_locked(ctx: Ctx, unit: Unit) -> None:
+    ctx.leave()
+    contact = registry.contact_for(ctx.session, unit)
+    who = (_("{unit}: {contact}").format(unit=esc(contact[0].name), contact=esc(contact[1]))
+           if contact else _("your upper-level union"))
+    ctx.say(_("This round has been locked, so figures can no longer be changed here. To correct them, please contact {who}.").format(who=who))
+
+
+# ---- loading and checking the current step -----------------------------------------------
+
+
+def current(ctx: Ctx) -> tuple[Round, Unit, ReportDraft | None] | None:
+    """The round of this conversation, re-checked against the person's own unit."""
+    unit = ctx.unit
+    rnd = ctx.session.get(Round, ctx.state.data.get("round_id") or 0)
+    if unit is None or rnd is None or not reporting.in_audience(ctx.session, rnd, unit):
+        ctx.leave()
+        ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
+        return None
+    if rnd.locked:
+        refuse_locked(ctx, unit)
+        return None
+    return rnd, unit, reporting.draft_of(ctx.session, rnd, unit)
+
+
+def indicators_of(ctx: Ctx, rnd: Round, unit: Unit) -> list[Indicator]:
+    return reporting.round_indicators(ctx.session, rnd, unit)
+
+
+def catalogue(indicators: list[Indicator]) -> dict[str, Indicator]:
+    return {i.code: i for i in indicators}
+
+
+# ---- asking ------------------------------------------------------------------------------
+
+
+def ask(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, note: str | None = None) -> None:
+    """Ask the indicator at the draft's position (or show the summary when all are answered)."""
+    indicators = indicators_of(ctx, rnd, unit)
+    if draft.position >= len(indicators):
+        summary(ctx, rnd, unit, draft)
+        return
+    indicator = indicators[draft.position]
+    ctx.goto("ask")
+    lines = []
+    if note:
+        lines += [note, ""]
+    lines.append(_("<b>{title}</b> — figure {n} of {total}").format(
+        title=esc(rnd.title), n=draft.position + 1, total=len(indicators)))
+    unit_label = reporting.unit_of_measure(indicator)
+    name = esc(reporting.indicator_name(indicator))
+    lines.append(f"<b>{name}</b>" + (f" ({esc(unit_label)})" if unit_label else ""))
+    if indicator.code in draft.values:
+        lines.append(_("Typed so far: {value}").format(
+            value=esc(reporting.format_indicator_value(indicator, draft.values[indicator.code]))))
+    previous = reporting.last_value(ctx.session, unit, indicator, rnd)
+    if previous is not None:
+        lines.append(_("Last reported: {value} ({round})").format(
+            value=esc(reporting.format_indicator_value(indicator, previous[0])), round=esc(previous[1].title)))
+    period = ctx.session.get(Period, rnd.period_id)
+    target = reporting.target_for(ctx.session, unit, indicator, period) if period else None
+    if target is not None:
+        lines.append(_("Target for {period}: {value}").format(
+            period=esc(target[1].code), value=esc(reporting.format_target(indicator, target[0]))))
+    controls: list[Option] = []
+    if not indicator.required:
+        controls.append(ctx.option(_("Skip"), FLOW, "skip"))
+    if draft.position > 0:
+        controls.append(ctx.option(_("Back"), FLOW, "back"))
+    controls.append(ctx.option(_("Cancel"), FLOW, "cancel"))
+    if indicator.kind == IndicatorKind.YESNO:
+        lines.append(_("Answer Yes or No."))
+        options = [[ctx.option(_("Yes"), FLOW, "yes"), ctx.option(_("No"), FLOW, "no")], controls]
+        ctx.say("\n".join(lines), options, numbered=True)
+    else:
+        lines.append(_("Type the figure, for example {example}.").format(example=reporting.example_value(indicator)))
+        ctx.say("\n".join(lines), [controls], numbered=False)
+
+
+def current_indicator(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> Indicator | None:
+    indicators = indicators_of(ctx, rnd, unit)
+    return indicators[draft.position] if draft.position < len(indicators) else None
+
+
+def accept_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, indicator: Indicator,
+                 value: Decimal | None) -> None:
+    """Check a value against the rules; store it and move on, or explain and ask again."""
+    if value is not None:
+        reason = reporting.check_value(indicator, value, draft.values, catalogue(indicators_of(ctx, rnd, unit)))
+        if reason is not None:
+            ask(ctx, rnd, unit, draft, note=esc(reason))
+            return
+    values = dict(draft.values)
+    values[indicator.code] = None if value is None else float(value)
+    back_to_summary = bool(ctx.state.data.get("back_to_summary"))
+    position = len(indicators_of(ctx, rnd, unit)) if back_to_summary else draft.position + 1
+    reporting.save_draft(ctx.session, draft, ctx.now, values=values, position=position)
+    ctx.update(back_to_summary=False)
+    ask(ctx, rnd, unit, draft)
+
+
+def read_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, text: str) -> None:
+    """Typed text at a question: parse it the Vietnamese way, or ask back."""
+    indicator = current_indicator(ctx, rnd, unit, draft)
+    if indicator is None:
+        summary(ctx, rnd, unit, draft)
+        return
+    if indicator.kind == IndicatorKind.YESNO:
+        answer = parse_yesno(text)
+        if answer is None:
+            ask(ctx, rnd, unit, draft, note=_("Please answer Yes or No (type 1 or 2)."))
+            return
+        accept_value(ctx, rnd, unit, draft, indicator, Decimal(1 if answer else 0))
+        return
+    result = parse_number(text, Kind(indicator.kind))
+    if isinstance(result, Parsed):
+        accept_value(ctx, rnd, unit, draft, indicator, result.value)
+    elif isinstance(result, Ambiguous):
+        ctx.goto("ambiguous", candidates=[str(c) for c in result.candidates])
+        options = [[ctx.option(reporting.format_indicator_value(indicator, c), FLOW, "pick", i)]
+                   for i, c in enumerate(result.candidates)]
+        ctx.say(_("“{text}” can be read in more than one way. Which did you mean? (Or type the figure again.)").format(
+            text=esc(text)), options, numbered=True)
+    else:
+        reason = _(INVALID_MESSAGES.get(result.reason, INVALID_MESSAGES[Reason.NOT_A_NUMBER]))
+        ask(ctx, rnd, unit, draft, note=reason + " " + _("For example: {example}.").format(
+            example=reporting.example_value(indicator)))
+
+
+# ---- summary, edit, submit -----------------------------------------------------------------
+
+
+def summary_lines(ctx: Ctx, indicators: list[Indicator], values: dict[str, float | None]) -> list[str]:
+    return [
+        f"{n}. {esc(reporting.indicator_name(i))}: <b>{esc(reporting.format_indicator_value(i, values.get(i.code)))}</b>"
+        for n, i in enumerate(indicators, start=1)
+    ]
+
+
+def summary(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
+    indicators = indicators_of(ctx, rnd, unit)
+    ctx.goto("summary", back_to_summary=False)
+    lines = [_("<b>Summary: {title}</b>").format(title=esc(rnd.title)), esc(unit.name), ""]
+    lines += summary_lines(ctx, indicators, draft.values)
+    lines += ["", _("Press Send to submit, or Edit to change a line.")]
+    ctx.say("\n".join(lines), [[
+        ctx.option(_("Send"), FLOW, "send"),
+        ctx.option(_("Edit"), FLOW, "edit"),
+        ctx.option(_("Cancel"), FLOW, "cancel"),
+    ]])
+
+
+def pick_line(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
+    indicators = indicators_of(ctx, rnd, unit)
+    ctx.goto("edit")
+    options = [[ctx.option(reporting.indicator_name(i), FLOW, "line", n)] for n, i in enumerate(indicators)]
+    ctx.say(_("Which line do you want to change?"), options)
+
+
+def send(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
+    indicators = indicators_of(ctx, rnd, unit)
+    missing = [i for i in indicators if i.required and draft.values.get(i.code) is None]
+    if missing:
+        draft.position = indicators.index(missing[0])
+        ask(ctx, rnd, unit, draft, note=_("This figure is required before sending."))
+        return
+    assert ctx.person is not None
+    receipt = reporting.submit(ctx.session, rnd, unit, draft, ctx.person.id, ctx.now, ctx.actor)
+    ctx.leave()
+    sub = receipt.submission
+    title = _("Correction received") if receipt.corrected else _("Report received")
+    lines = [
+        f"✅ <b>{title}</b>: {esc(rnd.title)}",
+        esc(unit.name),
+        _("Reference: <b>{ref}</b>").format(ref=sub.reference),
+        _("Time: {time}").format(time=format_datetime(ctx.now)),
+    ]
+    if receipt.corrected:
+        lines.append(_("Revision {n}; {changed} figure(s) changed.").format(n=sub.revision, changed=receipt.changed))
+    if sub.late:
+        lines.append(_("Submitted after the deadline ({date}); it is recorded as late.").format(
+            date=format_date(rnd.deadline_at)))
+    lines.append("")
+    lines += summary_lines(ctx, indicators, submitted_by_code(ctx, indicators, sub))
+    ctx.say("\n".join(lines), menu.menu_options(ctx))
+
+
+def submitted_by_code(ctx: Ctx, indicators: list[Indicator], submission: Submission) -> dict[str, float | None]:
+    by_id = reporting.submitted_values(ctx.session, submission)
+    return {i.code: by_id.get(i.id) for i in indicators if i.id in by_id}
+
+
+def cancel(ctx: Ctx) -> None:
+    ctx.leave()
+    ctx.say(_("Stopped. Everything you typed is kept as a draft; type /baocao to continue later."))
+
+
+# ---- events --------------------------------------------------------------------------------
+
+
+def on_button(ctx: Ctx, action: str, arg: str) -> None:
+    """A pressed button of this flow (already checked to belong to the current step)."""
+    if action == "round":
+        rnd = ctx.session.get(Round, int(arg)) if arg.isdigit() else None
+        unit = ctx.unit
+        if rnd is None or unit is None or not reporting.in_audience(ctx.session, rnd, unit):
+            ctx.leave()
+            ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
+            return
+        choose_round(ctx, rnd)
+        return
+    loaded = current(ctx)
+    if loaded is None:
+        return
+    rnd, unit, draft = loaded
+    if action == "close":
+        ctx.leave()
+        menu.show_menu(ctx)
+        return
+    if action == "cancel":
+        cancel(ctx)
+        return
+    if action == "correct":
+        submission = reporting.submission_of(ctx.session, rnd, unit)
+        if submission is None:
+            choose_round(ctx, rnd)
+            return
+        values = submitted_by_code(ctx, indicators_of(ctx, rnd, unit), submission)
+        draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None,
+                                      ctx.now, values=values, correcting=True)
+        draft.position = len(values)
+        summary(ctx, rnd, unit, draft)
+        return
+    if action == "restart":
+        draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None, ctx.now)
+        ask(ctx, rnd, unit, draft)
+        return
+    if draft is None:  # the draft was sent or replaced meanwhile
+        choose_round(ctx, rnd)
+        return
+    if action == "continue":
+        ask(ctx, rnd, unit, draft)
+    elif action in ("yes", "no", "skip"):
+        indicator = current_indicator(ctx, rnd, unit, draft)
+        if indicator is None:
+            summary(ctx, rnd, unit, draft)
+        elif action == "skip" and indicator.required:
+            ask(ctx, rnd, unit, draft, note=_("This figure is required before sending."))
+        elif action == "skip":
+            accept_value(ctx, rnd, unit, draft, indicator, None)
+        else:
+            accept_value(ctx, rnd, unit, draft, indicator, Decimal(1 if action == "yes" else 0))
+    elif action == "back":
+        reporting.save_draft(ctx.session, draft, ctx.now, position=max(0, draft.position - 1))
+        ask(ctx, rnd, unit, draft)
+    elif action == "pick":
+        candidates = ctx.state.data.get("candidates") or []
+        indicator = current_indicator(ctx, rnd, unit, draft)
+        if not arg.isdigit() or int(arg) >= len(candidates) or indicator is None:
+            ask(ctx, rnd, unit, draft)
+            return
+        value = Decimal(candidates[int(arg)])
+        checked = check_kind(value, Kind(indicator.kind))
+        if isinstance(checked, Invalid):
+            ask(ctx, rnd, unit, draft, note=_(INVALID_MESSAGES.get(checked.reason, INVALID_MESSAGES[Reason.NOT_A_NUMBER])))
+            return
+        accept_value(ctx, rnd, unit, draft, indicator, value)
+    elif action == "send":
+        send(ctx, rnd, unit, draft)
+    elif action == "edit":
+        pick_line(ctx, rnd, unit, draft)
+    elif action == "line":
+        indicators = indicators_of(ctx, rnd, unit)
+        if not arg.isdigit() or int(arg) >= len(indicators):
+            summary(ctx, rnd, unit, draft)
+            return
+        reporting.save_draft(ctx.session, draft, ctx.now, position=int(arg))
+        ctx.update(back_to_summary=True)
+        ask(ctx, rnd, unit, draft)
+    else:
+        ask(ctx, rnd, unit, draft)
+
+
+def on_text(ctx: Ctx, text: str) -> None:
+    """Typed text inside the flow: a value at a question; otherwise repeat the step."""
+    if ctx.state.step == "pick":
+        cmd_report(ctx, "")
+        return
+    loaded = current(ctx)
+    if loaded is None:
+        return
+    rnd, unit, draft = loaded
+    step = ctx.state.step
+    if draft is None or step == "resume":
+        choose_round(ctx, rnd)
+        return
+    if step in ("ask", "ambiguous"):
+        read_value(ctx, rnd, unit, draft, text)
+    elif step == "edit":
+        pick_line(ctx, rnd, unit, draft)
+    else:
+        summary(ctx, rnd, unit, draft)

@@ -1,0 +1,192 @@
+"""The one entry point of the core: turn an Incoming into a Response.
+
+Order of handling (one registration list, see COMMANDS and FLOWS):
+1. a typed digit or label that matches a choice of the last message becomes that choice;
+2. a button press of a step that has passed is refused politely;
+3. commands (/start, /help, …), the public ones even for strangers;
+4. strangers: everything else goes to onboarding (the invite code);
+5. a button goes to its flow; typed text to the flow the chat is in;
+6. otherwise the catch-all: a short "I did not understand" with the menu.
+
+The conversation state is saved in the same transaction as the flow's own writes,
+before the channel sends anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.db import session_scope
+from bot.i18n import _, pick_language, use_language
+from bot.messages import Incoming, Response
+from bot.models import ConversationState, Person
+from bot.services import registry
+from bot.textvn import fold
+from handlers import menu, onboarding, report
+from handlers.base import Ctx, parse_button
+
+log = logging.getLogger(__name__)
+
+Command = Callable[[Ctx, str], None]
+
+# Commands anyone may use, even before redeeming an invite.
+PUBLIC_COMMANDS: dict[str, Command] = {
+    "start": onboarding.cmd_start,
+    "help": menu.cmd_help,
+    "trogiup": menu.cmd_help,
+    "ngonngu": menu.cmd_language,
+    "language": menu.cmd_language,
+}
+
+# Commands for people bound to a unit.
+MEMBER_COMMANDS: dict[str, Command] = {
+    "menu": menu.cmd_menu,
+    "huy": menu.cmd_cancel,
+    "cancel": menu.cmd_cancel,
+    "baocao": report.cmd_report,
+}
+
+# Conversation flows by the name used in button data and ConversationState.flow.
+FLOWS: dict[str, ModuleType] = {
+    onboarding.FLOW: onboarding,
+    menu.FLOW: menu,
+    report.FLOW: report,
+}
+
+
+def load_state(session: Session, incoming: Incoming, now: datetime) -> ConversationState:
+    state = session.exec(
+        select(ConversationState).where(
+            ConversationState.channel == incoming.channel,
+            ConversationState.external_id == incoming.user_id,
+        )
+    ).first()
+    if state is None:
+        state = ConversationState(channel=incoming.channel, external_id=incoming.user_id,
+                                  data={}, updated_at=now)
+        session.add(state)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:  # created concurrently by another worker
+            return load_state(session, incoming, now)
+    return state
+
+
+def resolve_typed_choice(state: ConversationState, text: str) -> str | None:
+    """The data of the offered choice that typed text names (its number or its label)."""
+    choices = state.data.get("_choices") or []
+    typed = fold(text).strip(" .)")
+    if not typed:
+        return None
+    for number, label, data in choices:
+        if (number is not None and typed == str(number)) or typed == fold(label):
+            return data
+    return None
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """('start', 'ABC') for '/start ABC' or '/start@bot ABC'; None for other text."""
+    if not text.startswith("/"):
+        return None
+    head, _sep, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return (name, args.strip()) if name else None
+
+
+def remember_choices(ctx: Ctx) -> None:
+    """Store the choices of the last reply that offered some, so typing them works."""
+    data = dict(ctx.state.data)
+    data.pop("_choices", None)
+    for reply in reversed(ctx.response.replies):
+        if reply.options:
+            data["_choices"] = [
+                [i + 1 if reply.numbered else None, o.label, o.data]
+                for i, o in enumerate(reply.flat_options())
+            ]
+            break
+    ctx.state.data = data
+
+
+def dispatch(ctx: Ctx) -> None:
+    """Route one incoming message inside an open transaction (see the module docstring)."""
+    incoming = ctx.incoming
+    text = (incoming.text or "").strip()
+    data = incoming.data
+    if data is None and text:
+        data = resolve_typed_choice(ctx.state, text)
+    if data is not None and data.startswith("/"):
+        text, data = data, None
+    if data is not None:
+        parsed = parse_button(data)
+        if parsed is None or parsed[0] != ctx.state.version or parsed[1] not in FLOWS:
+            ctx.toast(_("This step has passed."))
+            ctx.say(_("That button belongs to a step that has passed. Type /menu to see what you can do now."))
+            return
+    ctx.state.version += 1
+    command = split_command(text) if data is None else None
+    if command is not None:
+        name, args = command
+        if name in PUBLIC_COMMANDS:
+            PUBLIC_COMMANDS[name](ctx, args)
+            return
+        if ctx.person is None:
+            onboarding.ask_for_code(ctx)
+            return
+        if name in MEMBER_COMMANDS:
+            MEMBER_COMMANDS[name](ctx, args)
+            return
+        menu.unknown_command(ctx)
+        return
+    if ctx.person is None:
+        onboarding.on_stranger(ctx, text, data)
+        return
+    if data is not None:
+        _version, flow, action, arg = parse_button(data)  # type: ignore[misc]
+        FLOWS[flow].on_button(ctx, action, arg)
+        return
+    if incoming.file is not None and ctx.state.flow and hasattr(FLOWS.get(ctx.state.flow), "on_file"):
+        FLOWS[ctx.state.flow].on_file(ctx, incoming.file)
+        return
+    if ctx.state.flow in FLOWS and text:
+        FLOWS[ctx.state.flow].on_text(ctx, text)
+        return
+    menu.fallback(ctx, text)
+
+
+def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime | None = None) -> Response:
+    """Handle one incoming message in its own transaction; never raises."""
+    now = now or utcnow()
+    try:
+        with session_scope(engine) as session:
+            identity = registry.identity_of(session, incoming.channel, incoming.user_id)
+            person = session.get(Person, identity.person_id) if identity else None
+            if person is not None and not person.active:
+                person = None
+            state = load_state(session, incoming, now)
+            lang = pick_language(person.language if person else None, state.language,
+                                 incoming.language_code)
+            with use_language(lang):
+                ctx = Ctx(session=session, settings=settings, incoming=incoming, state=state,
+                          identity=identity, person=person, now=now)
+                version_before = state.version
+                dispatch(ctx)
+                if state.version != version_before:  # a passed step keeps its choices
+                    remember_choices(ctx)
+                state.updated_at = now
+            return ctx.response
+    except Exception:  # a handler bug must not kill the bot nor lose what was saved before
+        log.exception("handling %s:%s failed", incoming.channel, incoming.user_id)
+        with use_language(pick_language(incoming.language_code)):
+            response = Response(toast=_("Sorry, something went wrong."))
+            response.replies.append(menu.error_reply())
+            return response

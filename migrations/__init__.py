@@ -1,0 +1,1 @@
+"""Alembic migrations (run by `congdoan` on start and by `alembic upgrade head`)."""
