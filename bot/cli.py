@@ -118,6 +118,24 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_round_lock(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import utcnow
+    from bot.services import reporting
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        rnd = reporting.round_by_code(session, args.code)
+        if rnd is None:
+            print(_("No round has the code {code}.").format(code=args.code), file=sys.stderr)
+            return 1
+        if rnd.locked:
+            print(_("Round {code} was already locked.").format(code=rnd.code))
+            return 0
+        reporting.lock_round(session, rnd, utcnow(), actor="cli")
+    print(_("Round {code} is locked: chairs can no longer submit or correct it.").format(code=args.code))
+    return 0
+
+
 def _local_date(dt) -> str:  # type: ignore[no-untyped-def]
     from bot.textvn import format_date
 
@@ -156,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=_("CSV file to write with --all (default invites.csv)"))
     p.add_argument("--days", type=int, default=30, help=_("days the code stays valid (default 30)"))
     p.set_defaults(func=cmd_invite)
+
+    p = sub.add_parser("round", help=_("manage reporting rounds"))
+    round_sub = p.add_subparsers(dest="round_command", metavar="ACTION", required=True)
+    q = round_sub.add_parser("lock", help=_("lock a round: no more submissions or corrections by chairs"))
+    q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
+    q.set_defaults(func=cmd_round_lock)
     return parser
 
 

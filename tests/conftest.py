@@ -51,3 +51,6 @@ def postgres_url() -> str | None:
             return url
     except Exception:
         return None
+
+
+from standin_fixtures import bot, demo_db, fake  # noqa: E402,F401  (end-to-end fixtures)

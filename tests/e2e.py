@@ -1,0 +1,108 @@
+"""End-to-end harness: the real `congdoan run` process against the Bot API stand-in.
+
+The bot runs as a child process (so tests can SIGKILL it) with its Telegram base URL
+pointed at the stand-in; tests play users through tests/standin and read what arrived.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from standin import FakeTelegram, FakeUser
+from standin.server import FakeMessage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BotProcess:
+    """`python -m bot.cli run` with a token, pointed at the stand-in."""
+
+    def __init__(self, fake: FakeTelegram, db_url: str, log_path: Path, **env: str) -> None:
+        self.fake = fake
+        self.db_url = db_url
+        self.log_path = log_path
+        self.extra_env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.fake.token,
+            TELEGRAM_API_BASE_URL=self.fake.base_url,
+            TELEGRAM_FILE_BASE_URL=self.fake.file_base_url,
+            TELEGRAM_BOT_USERNAME=self.fake.bot_username,
+            DATABASE_URL=self.db_url,
+            CONGDOAN_POLL_TIMEOUT="2",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout: float = 30.0) -> "BotProcess":
+        polls_before = len(self.fake.calls("getUpdates"))
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT,
+                                     env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while len(self.fake.calls("getUpdates")) <= polls_before:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bot exited with {self.proc.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"bot did not start polling:\n{self.log()}")
+            time.sleep(0.05)
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or a power cut."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def find_button(message: FakeMessage, label: str) -> str | None:
+    """Callback data of the button showing `label` (numbered buttons read '3. label')."""
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for button in row:
+            text = button.get("text", "")
+            if text == label or re.fullmatch(rf"\d+\. {re.escape(label)}", text):
+                return button.get("callback_data")
+    return None
+
+
+def press(user: FakeUser, label: str) -> list[FakeMessage]:
+    """Press the button `label` in the newest message that has it; return the replies."""
+    for message in reversed(user.messages()):
+        data = find_button(message, label)
+        if data is not None:
+            query_id = user.press(data=data, message_id=message.message_id)
+            replies = user.wait_replies()
+            user.wait_answer(query_id)
+            return replies
+    raise AssertionError(f"no button {label!r}; last buttons: {user.buttons()}")
+
+
+def say(user: FakeUser, text: str) -> list[FakeMessage]:
+    """Send text and return the bot's replies (waits for them)."""
+    user.send(text)
+    return user.wait_replies()
+
+
+def texts(messages: list[FakeMessage]) -> str:
+    return "\n".join(m.text or m.caption or "" for m in messages)

@@ -1,0 +1,115 @@
+"""The `congdoan` console script, run as an operator would (a child process per command)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.db import make_engine
+from bot.models import Invite, Unit, UnitEvent
+
+DATA = Path(__file__).parent / "data"
+CONGDOAN = str(Path(sys.executable).parent / "congdoan")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def congdoan(db_url: str, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DATABASE_URL=db_url)
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run([CONGDOAN, *args], env=env, input=stdin, capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def count(db_url: str, table) -> int:  # type: ignore[no-untyped-def]
+    with Session(make_engine(db_url)) as s:
+        return s.exec(select(func.count()).select_from(table)).one()
+
+
+def test_help_lists_every_command(db_url):
+    out = congdoan(db_url, "--help").stdout
+    for command in ("run", "demo", "import", "invite", "round", "migrate"):
+        assert command in out
+    assert "--role" in congdoan(db_url, "invite", "--help").stdout
+
+
+def test_units_import_is_all_or_nothing_and_idempotent(db_url):
+    bad = congdoan(db_url, "import", "units", str(DATA / "units_bad.csv"))
+    assert bad.returncode == 1
+    assert "dòng 6" in bad.stderr and "LDLD_TX" in bad.stderr
+    assert count(db_url, Unit) == 0
+
+    good = congdoan(db_url, "import", "units", str(DATA / "units_ok.csv"))
+    assert good.returncode == 0, good.stderr
+    rows = sum(1 for _ in csv.DictReader((DATA / "units_ok.csv").open(encoding="utf-8-sig")))
+    assert count(db_url, Unit) == rows
+    assert f"{rows} mới" in good.stdout
+
+    events = count(db_url, UnitEvent)
+    again = congdoan(db_url, "import", "units", str(DATA / "units_ok.csv"))
+    assert again.returncode == 0
+    assert f"0 mới, 0 cập nhật, {rows} không đổi" in again.stdout
+    assert count(db_url, Unit) == rows and count(db_url, UnitEvent) == events
+
+
+def test_demo_twice_then_invites(db_url, tmp_path):
+    first = congdoan(db_url, "demo")
+    assert first.returncode == 0, first.stderr
+    units = count(db_url, Unit)
+    assert congdoan(db_url, "demo").returncode == 0
+    assert count(db_url, Unit) == units
+
+    one = congdoan(db_url, "invite", "TD_001")
+    assert one.returncode == 0, one.stderr
+    code = one.stdout.strip().splitlines()[-2]
+    assert f"https://t.me/congdoan_bot?start={code}" in one.stdout
+
+    assert congdoan(db_url, "invite", "LDLD_TD").returncode == 1  # a chair invite needs a CĐCS
+    assert congdoan(db_url, "invite", "LDLD_TD", "--role", "officer").returncode == 0
+    assert congdoan(db_url, "invite", "NOPE").returncode == 1
+
+    out = tmp_path / "invites.csv"
+    every = congdoan(db_url, "invite", "--all", "--out", str(out))
+    assert every.returncode == 0, every.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    with Session(make_engine(db_url)) as s:
+        active = s.exec(select(func.count()).select_from(Unit).where(Unit.level == "grassroots", Unit.active == True)).one()  # noqa: E712
+        codes = {i.code for i in s.exec(select(Invite)).all()}
+    assert len(rows) == active
+    assert set(rows[0]) == {"unit_code", "unit_name", "role", "code", "link"}
+    assert all(r["code"] in codes and r["link"].endswith(r["code"]) for r in rows)
+    assert len({r["code"] for r in rows}) == len(rows)
+
+
+def test_round_lock(db_url):
+    congdoan(db_url, "demo")
+    result = congdoan(db_url, "round", "lock", "2026-Q1")
+    assert result.returncode == 0 and "2026-Q1" in result.stdout
+    assert congdoan(db_url, "round", "lock", "NOPE").returncode == 1
+
+
+def test_run_without_token_starts_console_chat_on_demo_data(db_url):
+    result = congdoan(db_url, "run", stdin="/baocao\n/thoat\n")
+    assert result.returncode == 0, result.stderr
+    assert "Chủ tịch CĐCS" in result.stdout
+    assert "Các đợt báo cáo của" in result.stdout
+    assert "  1. " in result.stdout  # choices are listed by number
+    assert count(db_url, Unit) > 300
+
+
+def test_alembic_upgrade_head_on_empty_and_demo_databases(db_url):
+    env = dict(os.environ, DATABASE_URL=db_url)
+    alembic = str(Path(sys.executable).parent / "alembic")
+    empty = subprocess.run([alembic, "upgrade", "head"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert empty.returncode == 0, empty.stderr
+    assert congdoan(db_url, "demo").returncode == 0
+    again = subprocess.run([alembic, "upgrade", "head"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    current = subprocess.run([alembic, "current"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert "(head)" in current.stdout
