@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.models import Indicator, IndicatorKind, Level, Period, Rollup, Sector
+from bot.demo_history import ensure_history
 from bot.services import audit
 from bot.services.imports import (
     ImportReport,
@@ -528,6 +529,7 @@ def load_demo(session: Session) -> DemoSummary:
         session, table_from_dicts(rounds, ("code", "title", "period", "opens", "deadline", "indicators",
                                            "audience_levels")),
         actor=ACTOR, source="demo"))
+    summary.add(ensure_history(session), 0, 0)
     summary.units = len(tree.unit_rows)
     summary.upper_units = len(UPPERS)
     summary.grassroots_units = len(tree.members)

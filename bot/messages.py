@@ -49,6 +49,7 @@ class Incoming:
     username: str | None = None
     file: FileRef | None = None
     message_id: str | None = None  # the message that carried the pressed button
+    update_id: int | None = None  # the channel's increasing update number (to spot redeliveries)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,30 @@ class Response:
 
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
+    stale: bool = False  # a button of a step that has passed (its keyboard was already dealt with)
+
+
+def response_to_json(response: Response) -> dict:
+    """A Response as JSON (files are not kept), to re-send after a crash."""
+    return {
+        "toast": response.toast,
+        "replies": [
+            {"text": r.text, "numbered": r.numbered,
+             "options": [[[o.label, o.data] for o in row] for row in r.options]}
+            for r in response.replies if r.file is None
+        ],
+    }
+
+
+def response_from_json(data: dict) -> Response:
+    return Response(
+        toast=data.get("toast"),
+        replies=[
+            Reply(text=r["text"], numbered=r.get("numbered", True),
+                  options=[[Option(label, d) for label, d in row] for row in r.get("options", [])])
+            for r in data.get("replies", [])
+        ],
+    )
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

@@ -1,7 +1,7 @@
 """Database tables (SQLModel): the union tree, people, indicators, targets, rounds,
 submissions, conversation state, the outbox, notices and the audit log.
 
-Conventions: datetimes are naive UTC (see bot.clock); enumerations are stored as
+Conventions: datetimes are aware UTC (SQLModel's UTCDateTime, see bot.clock); enumerations are stored as
 short strings so that levels, types and sectors stay data, not schema.
 """
 
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.clock import utcnow
@@ -314,6 +314,8 @@ class ConversationState(SQLModel, table=True):
     step: str = Field(default="", max_length=64)
     data: dict = _json_column()
     version: int = Field(default=0)  # bumped on every step; stale buttons carry an old one
+    last_update_id: Optional[int] = Field(default=None, sa_type=BigInteger)  # channel's update id, for redelivery
+    last_response: dict = _json_column()  # what was answered to it, re-sent if the update comes again
     language: Optional[str] = Field(default=None, max_length=8)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -27,7 +27,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.i18n import _, pick_language, use_language
-from bot.messages import Incoming, Response
+from bot.messages import Incoming, Response, response_from_json, response_to_json
 from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
@@ -130,6 +130,7 @@ def dispatch(ctx: Ctx) -> None:
         parsed = parse_button(data)
         if parsed is None or parsed[0] != ctx.state.version or parsed[1] not in FLOWS:
             ctx.toast(_("This step has passed."))
+            ctx.response.stale = True
             ctx.say(_("That button belongs to a step that has passed. Type /menu to see what you can do now."))
             return
     ctx.state.version += 1
@@ -175,6 +176,13 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
             state = load_state(session, incoming, now)
             lang = pick_language(person.language if person else None, state.language,
                                  incoming.language_code)
+            if incoming.update_id is not None and state.last_update_id is not None \
+                    and incoming.update_id <= state.last_update_id:
+                # Redelivered after a crash between our commit and the channel's confirmation:
+                # do not apply it twice; re-send what was answered if it is the very last one.
+                if incoming.update_id == state.last_update_id:
+                    return response_from_json(state.last_response or {})
+                return Response()
             with use_language(lang):
                 ctx = Ctx(session=session, settings=settings, incoming=incoming, state=state,
                           identity=identity, person=person, now=now)
@@ -183,6 +191,9 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
                 if state.version != version_before:  # a passed step keeps its choices
                     remember_choices(ctx)
                 state.updated_at = now
+                if incoming.update_id is not None:
+                    state.last_update_id = incoming.update_id
+                    state.last_response = response_to_json(ctx.response)
             return ctx.response
     except Exception:  # a handler bug must not kill the bot nor lose what was saved before
         log.exception("handling %s:%s failed", incoming.channel, incoming.user_id)

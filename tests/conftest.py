@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,14 +32,36 @@ def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, bot_username="congdoan_test_bot")
 
 
-@pytest.fixture
-def demo_engine(engine):
-    """A database holding the demo province."""
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo province built once per test session; tests get copies of the file."""
     from bot.demo import load_demo
 
-    with session_scope(engine) as session:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    eng = make_engine(url)
+    with session_scope(eng) as session:
         load_demo(session)
-    return engine
+    with eng.connect() as conn:  # fold the WAL into the main file so a plain copy is complete
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    eng.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def demo_engine(demo_url: str):
+    """A database holding the demo province (a fresh copy per test)."""
+    eng = make_engine(demo_url)
+    yield eng
+    eng.dispose()
 
 
 def postgres_url() -> str | None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import make_engine, session_scope, upgrade
 from e2e import BotProcess
 from standin import FakeTelegram
 
@@ -19,17 +18,9 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-def demo_db(tmp_path: Path) -> str:
-    """A SQLite file holding the demo province; returns its URL."""
-    from bot.demo import load_demo
-
-    url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(engine) as session:
-        load_demo(session)
-    engine.dispose()
-    return url
+def demo_db(demo_url: str) -> str:
+    """A SQLite file holding the demo province (a fresh copy per test); returns its URL."""
+    return demo_url
 
 
 @pytest.fixture

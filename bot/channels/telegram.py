@@ -69,6 +69,7 @@ def to_incoming(update: Update) -> Incoming | None:
         return None
     base = dict(
         channel=CHANNEL,
+        update_id=update.update_id,
         user_id=str(user.id),
         chat_id=str(chat.id),
         language_code=user.language_code,
@@ -158,6 +159,8 @@ class TelegramChannel:
                  post_shutdown: Callable[[Application], Awaitable[None]] | None = None) -> None:
         self.core = core
         self.poll_timeout = poll_timeout
+        # chat → the last message whose keyboard we removed (not to remove it twice)
+        self._cleared: dict[str, int] = {}
         self._extra_post_init = post_init
         builder = (
             ApplicationBuilder()
@@ -204,10 +207,12 @@ class TelegramChannel:
                 await query.answer(response.toast or None)
             except BadRequest:
                 log.info("callback query %s expired before it was answered", query.id)
-            if query.message is not None and getattr(query.message, "reply_markup", None):
+            message = query.message
+            if (not response.stale and message is not None and getattr(message, "reply_markup", None)
+                    and self._cleared.get(incoming.chat_id) != message.message_id):
+                self._cleared[incoming.chat_id] = message.message_id
                 try:  # the pressed step is over: drop its buttons so they are not pressed again
-                    await bot.edit_message_reply_markup(incoming.chat_id, query.message.message_id,
-                                                        reply_markup=None)
+                    await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
                 except TelegramError:
                     pass
         for reply in response.replies:
