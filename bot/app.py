@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 
@@ -58,6 +59,45 @@ def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
     return unit
 
 
+class Background:
+    """The clock (planner) and the outbox sender, started with the channel and stopped with it."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.scheduler = None
+        self.sender = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self, application) -> None:  # type: ignore[no-untyped-def]
+        from bot.channels.telegram import deliver
+        from scheduler.clock import start_clock
+        from scheduler.sender import OutboxSender
+
+        bot = application.bot
+
+        async def deliver_telegram(channel: str, chat_id: str, payload: dict) -> str | None:
+            return await deliver(bot, chat_id, payload)
+
+        self.sender = OutboxSender(self.engine, deliver_telegram, rate_per_second=self.settings.send_rate_per_second,
+                                   after_send=after_send)
+        self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        if self.settings.planner_interval > 0:
+            self.scheduler = start_clock(self.engine, self.settings.planner_interval)
+
+    async def stop(self, application) -> None:  # type: ignore[no-untyped-def]
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        if self.sender is not None and self.task is not None:
+            self.sender.stop()
+            await asyncio.wait([self.task], timeout=5)
+
+
+def after_send(engine: Engine, row, delivered: bool) -> None:  # type: ignore[no-untyped-def]
+    """Hook after each push: notices record their deliveries (see bot.services.notices)."""
+    return None
+
+
 def run_bot(settings: Settings) -> None:
     """Run on Telegram when a token is set; otherwise a console chat on demo data."""
     engine = open_database(settings)
@@ -65,12 +105,15 @@ def run_bot(settings: Settings) -> None:
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
+        background = Background(engine, settings)
         channel = TelegramChannel(
             core,
             token=settings.telegram_token,
             base_url=settings.telegram_api_base_url,
             base_file_url=settings.telegram_file_base_url,
             poll_timeout=settings.poll_timeout,
+            post_init=background.start,
+            post_shutdown=background.stop,
         )
         log.info("polling Telegram at %s", settings.telegram_api_base_url)
         channel.run()

@@ -136,6 +136,108 @@ def cmd_round_lock(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def parse_local_datetime(text: str):  # type: ignore[no-untyped-def]
+    """'2026-12-17 09:00', '17/12/2026 09:00' or a date alone (00:00), in Asia/Ho_Chi_Minh → UTC."""
+    from datetime import datetime, time
+
+    from bot.clock import to_utc
+    from bot.services.periods import parse_local_date
+
+    parts = text.strip().replace("T", " ").split()
+    day = parse_local_date(parts[0])
+    clock = time(0, 0)
+    if len(parts) > 1:
+        hours, _sep, minutes = parts[1].partition(":")
+        clock = time(int(hours), int(minutes or 0))
+    return to_utc(datetime.combine(day, clock))
+
+
+def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from bot.clock import utcnow
+    from bot.services import reminders
+    from bot.services.outbox import enqueue
+    from bot.textvn import format_datetime
+
+    try:
+        now = parse_local_datetime(args.at) if args.at else utcnow()
+    except ValueError:
+        print(_("Cannot read the time {text}: write it as 17/12/2026 09:00 or 2026-12-17 09:00.")
+              .format(text=args.at), file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        due = reminders.plan_due(session, now)
+        fresh = [d for d in due if not d.already_queued]
+        print(_("As of {time}: {n} push(es) due, {old} already queued earlier.").format(
+            time=format_datetime(now), n=len(fresh), old=len(due) - len(fresh)))
+        for d in fresh:
+            what = _("digest") if d.is_digest else _("reminder")
+            print(_("  {round} · step {step} · {what} · {unit} · {person}").format(
+                round=d.round_code, step=d.step, what=what, unit=d.unit_name, person=d.person_name or "—"))
+        if args.dry_run:
+            print(_("Dry run: nothing was queued."))
+            session.rollback()
+            return 0
+        # a time-travelling --at in the future must not hold the pushes back
+        send_from = min(now, utcnow())
+        new = enqueue(session, [replace(d.push, not_before=send_from) for d in fresh])
+    print(_("Queued {n} push(es); the running bot sends them.").format(n=new))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import outbox
+    from bot.textvn import format_datetime
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        st = outbox.stats(session)
+        print(_("Outbox: {pending} pending, {sending} being sent, {sent} sent, {failed} failed, {skipped} skipped.")
+              .format(pending=st.pending, sending=st.sending, sent=st.sent, failed=st.failed, skipped=st.skipped))
+        if st.oldest_pending is not None:
+            row = st.oldest_pending
+            print(_("Oldest pending: #{id} {kind} to {channel}:{chat}, due {time}, {attempts} attempt(s).").format(
+                id=row.id, kind=row.kind, channel=row.channel, chat=row.chat_id,
+                time=format_datetime(row.not_before), attempts=row.attempts))
+    return 0
+
+
+def cmd_round_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import reminders, reporting
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        rnd = reporting.round_by_code(session, args.code)
+        if rnd is None:
+            print(_("No round has the code {code}.").format(code=args.code), file=sys.stderr)
+            return 1
+        plan = reminders.Plan.of(rnd)
+        try:
+            steps = reminders.parse_steps(args.steps) if args.steps else list(plan.steps)
+            quiet = args.quiet.split("-") if args.quiet else [plan.quiet_start.strftime("%H:%M"),
+                                                               plan.quiet_end.strftime("%H:%M")]
+            new_plan = reminders.Plan(tuple(steps), reminders.parse_clock(quiet[0]), reminders.parse_clock(quiet[1]),
+                                      args.skip_sundays if args.skip_sundays is not None else plan.skip_sundays)
+        except (ValueError, IndexError):
+            print(_("Cannot read the plan. Steps look like open,-3@09:00,-1@09:00,0@07:30,+1@09:00 and quiet hours like 21:00-07:00."),
+                  file=sys.stderr)
+            return 2
+        if args.steps or args.quiet or args.skip_sundays is not None:
+            rnd.reminder_plan = new_plan.as_json()
+            session.add(rnd)
+        print(_("Reminder plan of {code}:").format(code=rnd.code))
+        from bot.textvn import format_datetime
+
+        for step in new_plan.steps:
+            print(f"  {step:>10}  →  {format_datetime(reminders.step_time(rnd, step, new_plan))}")
+        print(_("Quiet hours {start}–{end}; Sundays skipped: {sunday}.").format(
+            start=new_plan.quiet_start.strftime("%H:%M"), end=new_plan.quiet_end.strftime("%H:%M"),
+            sunday=_("yes") if new_plan.skip_sundays else _("no")))
+    return 0
+
+
 def _local_date(dt) -> str:  # type: ignore[no-untyped-def]
     from bot.textvn import format_date
 
@@ -180,6 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     q = round_sub.add_parser("lock", help=_("lock a round: no more submissions or corrections by chairs"))
     q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
     q.set_defaults(func=cmd_round_lock)
+    q = round_sub.add_parser("reminders", help=_("show or change a round's reminder plan"))
+    q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
+    q.add_argument("--steps", help=_("e.g. open,-3@09:00,-1@09:00,0@07:30,+1@09:00,+3@09:00 (days from the deadline @ local time)"))
+    q.add_argument("--quiet", help=_("quiet hours, e.g. 21:00-07:00"))
+    q.add_argument("--skip-sundays", dest="skip_sundays", action="store_true", default=None,
+                   help=_("send nothing on Sundays"))
+    q.add_argument("--send-sundays", dest="skip_sundays", action="store_false", help=_("allow Sundays again"))
+    q.set_defaults(func=cmd_round_reminders)
+
+    p = sub.add_parser("remind", help=_("run the reminder planner once and queue what is due"))
+    p.add_argument("--at", help=_("as of this local time, e.g. '17/12/2026 09:00' (default: now)"))
+    p.add_argument("--dry-run", action="store_true", help=_("only print what is due; queue nothing"))
+    p.set_defaults(func=cmd_remind)
+
+    p = sub.add_parser("outbox", help=_("show pending, sent and failed pushes"))
+    p.set_defaults(func=cmd_outbox)
     return parser
 
 

@@ -28,6 +28,7 @@ class Settings:
     invite_valid_days: int = 30
     send_rate_per_second: float = 25.0
     poll_timeout: int = 10
+    planner_interval: int = 60  # seconds between planner runs; 0 turns the in-process planner off
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -52,4 +53,5 @@ class Settings:
             invite_valid_days=int(env.get("CONGDOAN_INVITE_DAYS") or 30),
             send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 25),
             poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),
+            planner_interval=int(env.get("CONGDOAN_PLANNER_INTERVAL") or 60),
         )

@@ -149,3 +149,25 @@ def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if current:
         chunks.append(current)
     return [c for c in chunks if c.strip()]
+
+
+class DeliveryError(Exception):
+    """A push could not be delivered; the subclasses say what the sender should do."""
+
+
+class RateLimited(DeliveryError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class Unreachable(DeliveryError):
+    """The person blocked the bot or deleted the account: do not retry."""
+
+
+class Rejected(DeliveryError):
+    """The platform refused the message itself (bad request): retrying will not help."""
+
+
+class Transient(DeliveryError):
+    """A network or server hiccup: retry with backoff."""

@@ -71,6 +71,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # no longer needed when its turn came (the unit had reported)
 
 
 def _json_column() -> Any:

@@ -31,7 +31,7 @@ from bot.messages import Incoming, Response, response_from_json, response_to_jso
 from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
-from handlers import menu, onboarding, report
+from handlers import menu, onboarding, remind, report
 from handlers.base import Ctx, parse_button
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ MEMBER_COMMANDS: dict[str, Command] = {
     "huy": menu.cmd_cancel,
     "cancel": menu.cmd_cancel,
     "baocao": report.cmd_report,
+    "nhaclai": remind.cmd_remind_again,
 }
 
 # Conversation flows by the name used in button data and ConversationState.flow.

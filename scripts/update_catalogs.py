@@ -2,7 +2,8 @@
 
     python scripts/update_catalogs.py [translations.json]
 
-The optional JSON file maps msgid → Vietnamese text to add. English msgids stay
+The optional JSON file maps msgid → Vietnamese text to add (a one-item list for a
+plural message, keyed by its singular msgid). English msgids stay
 untranslated in the en catalog (gettext falls back to the msgid).
 """
 
@@ -43,7 +44,7 @@ def update(lang: str, template: Catalog, additions: dict[str, str]) -> None:
     if lang == "vi":
         for msgid, text in additions.items():
             if msgid in catalog:
-                catalog[msgid].string = text
+                catalog[msgid].string = tuple(text) if isinstance(text, list) else text
     catalog.obsolete.clear()
     with path.open("wb") as f:
         write_po(f, catalog, width=0, omit_header=False, no_location=True, sort_output=True)

@@ -93,3 +93,53 @@ def revisions(engine, round_code: str, unit_code: str, indicator_code: str) -> l
             .order_by(SubmissionRevision.revision)
         ).all()
         return [tuple(r) for r in rows]
+
+
+def small_province(engine, *, opens: date, deadline: date, submitted_units: int = 5,
+                   chair_base: int = 8000, round_code: str = "R1") -> dict[str, object]:
+    """A province P with unions U1 (G01–G12) and U2 (G13–G20), one chair per CĐCS
+    (chat ids chair_base+1 … +20), an officer per union (chair_base+101, +102), a staff
+    member (chair_base+201), and a round whose first `submitted_units` units have reported."""
+    from bot.demo import ensure_indicators
+
+    with session_scope(engine) as session:
+        ensure_indicators(session)
+        province = Unit(code="P", name="LĐLĐ tỉnh Thử", level="province", contact="Văn phòng — 0213 000 000")
+        session.add(province)
+        session.flush()
+        unions = {}
+        for code in ("U1", "U2"):
+            unions[code] = Unit(code=code, name=f"LĐLĐ huyện {code}", level="upper", parent_id=province.id)
+            session.add(unions[code])
+        session.flush()
+        units = []
+        for n in range(1, 21):
+            unit = Unit(code=f"G{n:02d}", name=f"CĐCS số {n:02d}", level="grassroots", sector="hcsn",
+                        parent_id=unions["U1" if n <= 12 else "U2"].id)
+            session.add(unit)
+            units.append(unit)
+        session.flush()
+    for n, unit in enumerate(units, start=1):
+        bind(engine, unit.code, chair_base + n, name=f"Chủ tịch {n:02d}")
+    bind(engine, "U1", chair_base + 101, role=Role.OFFICER, name="Cán bộ U1")
+    bind(engine, "U2", chair_base + 102, role=Role.OFFICER, name="Cán bộ U2")
+    bind(engine, "P", chair_base + 201, role=Role.STAFF, name="Cán bộ tỉnh")
+    add_test_round(engine, round_code, opens=opens, deadline=deadline, indicators=["DV_TONG"])
+    for unit in units[:submitted_units]:
+        submit_directly(engine, round_code, unit.code)
+    return {"chairs": {u.code: chair_base + n for n, u in enumerate(units, start=1)},
+            "officers": {"U1": chair_base + 101, "U2": chair_base + 102}, "staff": chair_base + 201}
+
+
+def submit_directly(engine, round_code: str, unit_code: str, value: float = 30) -> None:
+    """A confirmed submission written straight into the database (as if reported earlier)."""
+    from bot.clock import utcnow
+
+    with session_scope(engine) as session:
+        rnd = session.exec(select(Round).where(Round.code == round_code)).one()
+        unit = session.exec(select(Unit).where(Unit.code == unit_code)).one()
+        sub = Submission(round_id=rnd.id, unit_id=unit.id, reference=f"BC-T{unit.id:05d}", submitted_at=utcnow())
+        session.add(sub)
+        session.flush()
+        indicator = session.exec(select(Indicator).where(Indicator.code == "DV_TONG")).one()
+        session.add(SubmissionValue(submission_id=sub.id, indicator_id=indicator.id, value=value))

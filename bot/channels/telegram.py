@@ -25,7 +25,19 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.i18n import _, use_language
-from bot.messages import FileRef, Incoming, Reply, Response, split_text
+from bot.messages import (
+    FileRef,
+    Incoming,
+    Option,
+    OutFile,
+    RateLimited,
+    Rejected,
+    Reply,
+    Response,
+    Transient,
+    Unreachable,
+    split_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +140,7 @@ async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> A
     return None
 
 
-async def send_reply(bot: Any, chat_id: int | str, reply: Reply) -> list[Any]:
+async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 3) -> list[Any]:
     """Send one reply (split at Telegram's length limit; the keyboard goes with the last part)."""
     sent = []
     if reply.file is not None:
@@ -138,17 +150,46 @@ async def send_reply(bot: Any, chat_id: int | str, reply: Reply) -> list[Any]:
         caption = split_text(f.caption, 1024)[0] if f.caption else None
         if f.kind == "photo":
             sent.append(await with_retry(lambda: bot.send_photo(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None)))
+                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None), retries))
         else:
             sent.append(await with_retry(lambda: bot.send_document(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None)))
+                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None), retries))
     if reply.text:
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             markup = keyboard(reply) if i == len(chunks) - 1 else None
             sent.append(await with_retry(lambda: bot.send_message(
-                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup)))
+                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup), retries))
     return sent
+
+
+def payload_reply(payload: dict) -> Reply:
+    """An outbox payload as a Reply (buttons are not numbered: a push starts no conversation)."""
+    options = [[Option(label, data) for label, data in row] for row in payload.get("options", [])]
+    file = None
+    if payload.get("file"):
+        f = payload["file"]
+        file = OutFile(file_name=f["name"], path=f.get("path"), kind=f.get("kind", "document"),
+                       caption=f.get("caption", ""))
+    return Reply(text=payload.get("text", ""), options=options, numbered=False, file=file)
+
+
+async def deliver(bot: Any, chat_id: str, payload: dict) -> str | None:
+    """Send one outbox payload, translating Telegram's errors into the sender's categories."""
+    try:
+        sent = await send_reply(bot, chat_id, payload_reply(payload), retries=1)
+    except RetryAfter as exc:
+        delay = exc.retry_after
+        raise RateLimited(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)) from exc
+    except Forbidden as exc:
+        raise Unreachable(str(exc)) from exc
+    except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            raise Unreachable(str(exc)) from exc
+        raise Rejected(str(exc)) from exc
+    except (NetworkError, TelegramError) as exc:
+        raise Transient(str(exc)) from exc
+    return str(sent[-1].message_id) if sent else None
 
 
 class TelegramChannel:

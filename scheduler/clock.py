@@ -1,0 +1,45 @@
+"""The clock: APScheduler runs the reminder planner every minute inside the bot process.
+
+Schedules are data (rounds' reminder plans); the scheduler only asks "what is due as of
+now?" and the planner enqueues outbox rows under unique keys, so a missed tick is caught
+up by the next one and nothing is sent twice. Jobs are never pickled into a job store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import Engine
+
+from bot.clock import LOCAL_TZ, utcnow
+from bot.db import session_scope
+from bot.services import reminders
+
+log = logging.getLogger(__name__)
+
+
+def plan_once(engine: Engine) -> int:
+    """Run the planner as of now; return how many pushes it enqueued."""
+    with session_scope(engine) as session:
+        new = reminders.run_planner(session, utcnow())
+    if new:
+        log.info("planner enqueued %d pushes", new)
+    return new
+
+
+async def _tick(engine: Engine) -> None:
+    try:
+        await asyncio.to_thread(plan_once, engine)
+    except Exception:  # the next tick tries again
+        log.exception("planner run failed")
+
+
+def start_clock(engine: Engine, interval_seconds: int) -> AsyncIOScheduler:
+    """Start the planner job on the running event loop."""
+    scheduler = AsyncIOScheduler(timezone=LOCAL_TZ)
+    scheduler.add_job(_tick, "interval", args=[engine], seconds=interval_seconds, id="planner",
+                      next_run_time=utcnow(), max_instances=1, coalesce=True, misfire_grace_time=interval_seconds)
+    scheduler.start()
+    return scheduler
