@@ -156,11 +156,12 @@ def dispatch(ctx: Ctx) -> None:
         _version, flow, action, arg = parse_button(data)  # type: ignore[misc]
         FLOWS[flow].on_button(ctx, action, arg)
         return
-    if incoming.file is not None and ctx.state.flow and hasattr(FLOWS.get(ctx.state.flow), "on_file"):
-        FLOWS[ctx.state.flow].on_file(ctx, incoming.file)
-        return
-    if ctx.state.flow in FLOWS and text:
-        FLOWS[ctx.state.flow].on_text(ctx, text)
+    flow = FLOWS.get(ctx.state.flow)
+    if flow is not None:
+        if incoming.file is not None and hasattr(flow, "on_file"):
+            flow.on_file(ctx, incoming.file)
+        else:  # a sticker or a photo mid-conversation is an empty answer: the step is asked again
+            flow.on_text(ctx, text)
         return
     menu.fallback(ctx, text)
 
