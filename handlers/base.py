@@ -32,10 +32,16 @@ class Ctx:
     person: Person | None
     now: datetime
     response: Response = field(default_factory=Response)
+    memo: dict = field(default_factory=dict)  # per-update cache for lookups asked several times
 
     @property
     def unit(self) -> Unit | None:
-        return self.session.get(Unit, self.person.unit_id) if self.person else None
+        if self.person is None:
+            return None
+        key = ("unit", self.person.unit_id)
+        if key not in self.memo:
+            self.memo[key] = self.session.get(Unit, self.person.unit_id)
+        return self.memo[key]
 
     @property
     def actor(self) -> str:

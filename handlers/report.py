@@ -135,7 +135,10 @@ def current(ctx: Ctx) -> tuple[Round, Unit, ReportDraft | None] | None:
 
 
 def indicators_of(ctx: Ctx, rnd: Round, unit: Unit) -> list[Indicator]:
-    return reporting.round_indicators(ctx.session, rnd, unit)
+    key = ("indicators", rnd.id, unit.id)
+    if key not in ctx.memo:
+        ctx.memo[key] = reporting.round_indicators(ctx.session, rnd, unit)
+    return ctx.memo[key]
 
 
 def catalogue(indicators: list[Indicator]) -> dict[str, Indicator]:
