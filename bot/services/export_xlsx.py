@@ -1,0 +1,280 @@
+"""The Excel workbook of a round (openpyxl): completeness, one sheet per indicator, a summary.
+
+Sheets, each with a title row, a header row frozen above the data, and widths that fit:
+
+* "Tổng hợp" — every indicator of the round: result, target, % reached, units counted /
+  expected / missing, the comparison period; share-of-"có" indicators also per sector;
+* "Tình hình nộp" — per upper-level union (the scope's groups): expected, on time, late,
+  missing, share submitted, and a total row;
+* "Danh sách đơn vị" — every expected unit with its status, time of submission and receipt;
+* one sheet per indicator (named by its code) — per unit: the value submitted in this
+  round, the figure compared with the target (cumulative, latest or a ratio), the target
+  and % reached.
+
+Numbers are written as numbers (never text) so they equal the database's and add up in
+Excel; number formats are the locale-neutral codes (#,##0 · 0.0% · dd/mm/yyyy hh:mm) that
+Excel displays with the reader's separators — 1.234.567 and 87,5% on a Vietnamese system.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
+
+from bot.clock import to_local, utcnow
+from bot.i18n import _
+from bot.models import IndicatorKind, Round, Rollup
+from bot.services import reporting
+from bot.services.rollup import (
+    GROUP_BY_UNIT,
+    LATE,
+    MISSING,
+    ON_TIME,
+    IndicatorResult,
+    RoundRollup,
+    attainment,
+    rollup_round,
+    round_values,
+    sector_label,
+    unit_statuses,
+)
+from bot.textvn import format_date
+
+INTEGER = "#,##0"
+DECIMAL = "#,##0.##"
+PERCENT = "0.0%"
+RAW_PERCENT = '0.0"%"'  # a percent figure stored as 87.5 (as typed), shown 87,5%
+YESNO = '"Có";"Có";"Không"'
+DATETIME = "dd/mm/yyyy hh:mm"
+MAX_WIDTH = 60
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN = Border(bottom=Side(style="thin", color="999999"))
+
+_Cell = tuple[Any, str | None]  # (value, number format)
+
+
+def status_label(status: str) -> str:
+    return {ON_TIME: _("on time"), LATE: _("late"), MISSING: _("not submitted")}.get(status, status)
+
+
+def rollup_label(rollup: str) -> str:
+    return {
+        Rollup.SUM: _("sum over units and periods"),
+        Rollup.SNAPSHOT: _("latest figure of each unit, added up"),
+        Rollup.RATIO: _("ratio of sums"),
+        Rollup.SHARE_YES: _("share of units answering yes"),
+    }.get(rollup, rollup)
+
+
+def _fraction(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100.0
+
+
+def _value_format(result: IndicatorResult) -> str:
+    kind = result.indicator.kind
+    if kind == IndicatorKind.YESNO:
+        return YESNO
+    if kind == IndicatorKind.PERCENT:
+        return RAW_PERCENT
+    return INTEGER if kind in (IndicatorKind.COUNT, IndicatorKind.MONEY) else DECIMAL
+
+
+def _target_format(result: IndicatorResult) -> str:
+    return PERCENT if result.percent else _value_format(result)
+
+
+def _target_cell(result: IndicatorResult, target: float | None) -> _Cell:
+    return (_fraction(target), PERCENT) if result.percent else (target, _target_format(result))
+
+
+def _result_cell(result: IndicatorResult, value: float | None) -> _Cell:
+    return (_fraction(value), PERCENT) if result.percent else (value, _value_format(result))
+
+
+def _display(value: Any, number_format: str | None) -> str:
+    """Roughly what Excel shows, to size the column."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return "00/00/0000 00:00"
+    if isinstance(value, (int, float)) and number_format:
+        if "%" in number_format:
+            return f"{value * (100 if number_format == PERCENT else 1):,.1f}%"
+        if number_format == YESNO:
+            return "Không"
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return str(value)
+
+
+def _write_table(ws: Worksheet, title: str, headers: list[str], rows: list[list[_Cell]],
+                 totals: list[int] | None = None) -> None:
+    """Title in row 1, headers in row 2 (frozen), data below; rows listed in `totals` are shaded."""
+    ws.append([title])
+    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    ws.append(headers)
+    for col, _header in enumerate(headers, start=1):
+        cell = ws.cell(row=2, column=col)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = THIN
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    widths = [len(h) + 2 for h in headers]
+    for index, row in enumerate(rows):
+        ws.append([value for value, _fmt in row])
+        excel_row = index + 3  # (ws.max_row walks every row: quadratic on big sheets)
+        for col, (value, fmt) in enumerate(row, start=1):
+            cell = ws.cell(row=excel_row, column=col)
+            if fmt:
+                cell.number_format = fmt
+            if totals and index in totals:
+                cell.font = Font(bold=True)
+                cell.fill = TOTAL_FILL
+            widths[col - 1] = max(widths[col - 1], len(_display(value, fmt)) + 2)
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = min(MAX_WIDTH, max(8, width))
+    ws.freeze_panes = "A3"
+    ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{len(rows) + 2}"
+
+
+def _scope_name(rollup: RoundRollup) -> str:
+    return rollup.root.name if rollup.root is not None else _("all units")
+
+
+def _summary_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
+    headers = [_("Code"), _("Indicator"), _("Unit of measure"), _("How it adds up"), _("Compared over"),
+               _("Result"), _("Target"), _("% reached"), _("Units with figures"), _("Units expected"),
+               _("Units missing")]
+    rows: list[list[_Cell]] = []
+    for result in rollup.indicators:
+        ind = result.indicator
+        unit = "%" if result.percent else reporting.unit_of_measure(ind)
+        window = (_("{period} (cumulative)").format(period=result.window.code) if result.cumulative
+                  else result.window.code)
+        rows.append([(ind.code, None), (reporting.indicator_name(ind), None), (unit, None),
+                     (rollup_label(ind.rollup), None), (window, None),
+                     _result_cell(result, result.total.value), _target_cell(result, result.target()),
+                     (_fraction(result.attainment()), PERCENT), (result.total.units, INTEGER),
+                     (result.expected, INTEGER), (result.missing, INTEGER)])
+        if result.percent and result.targets is not None and result.targets.sector_specific:
+            for sector in sorted(set(result.targets.by_sector) | set(result.by_sector)):
+                fig = result.by_sector.get(sector)
+                value = fig.value if fig is not None else None
+                target = result.targets.for_sector(sector)
+                expected = sum(n for (_g, s), n in result.expected_by_group_sector.items() if s == sector)
+                rows.append([(ind.code, None), ("   " + _("sector: {sector}").format(sector=sector_label(sector)), None),
+                             ("%", None), ("", None), ("", None), _result_cell(result, value),
+                             _target_cell(result, target), (_fraction(attainment(value, target)), PERCENT),
+                             (fig.units if fig else 0, INTEGER), (expected, INTEGER),
+                             (max(0, expected - (fig.units if fig else 0)), INTEGER)])
+    title = _("{round} — {scope}: results against targets").format(round=rollup.round.title,
+                                                                     scope=_scope_name(rollup))
+    _write_table(ws, title, headers, rows)
+    notes = [
+        _("Period {period}, deadline {deadline}; exported at {time}.").format(
+            period=rollup.period.code, deadline=format_date(rollup.round.deadline_at),
+            time=to_local(utcnow()).strftime("%H:%M %d/%m/%Y")),
+        _("Units that have not reported are counted as missing, never as zero."),
+        _("Percentages are ratios of sums over the units that reported (never averages of percentages)."),
+        _("Year and term targets are compared with the cumulative figures of their period up to this round."),
+    ]
+    ws.append([])
+    for note in notes:
+        ws.append([note])
+        ws.cell(row=ws.max_row, column=1).font = Font(italic=True)
+
+
+def _completeness_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
+    headers = [_("Code"), _("Upper-level union"), _("Units expected"), _("On time"), _("Late"),
+               _("Not submitted"), _("Share submitted")]
+    rows: list[list[_Cell]] = []
+    for gid, unit in rollup.groups.items():
+        c = rollup.completeness_by_group[gid]
+        rows.append([(unit.code, None), (unit.name, None), (c.expected, INTEGER), (c.on_time, INTEGER),
+                     (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)])
+    c = rollup.completeness
+    rows.append([("", None), (_("Total"), None), (c.expected, INTEGER), (c.on_time, INTEGER),
+                 (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)])
+    title = _("{round} — {scope}: who has reported").format(round=rollup.round.title, scope=_scope_name(rollup))
+    _write_table(ws, title, headers, rows, totals=[len(rows) - 1])
+
+
+def build_workbook(session: Session, rnd: Round, root_id: int | None) -> bytes:
+    """The .xlsx of a round under a root unit (None: every unit), as bytes."""
+    groups = rollup_round(session, rnd, root_id)
+    per_unit = rollup_round(session, rnd, root_id, group_by=GROUP_BY_UNIT, group_targets=True)
+    statuses = unit_statuses(session, rnd, root_id)
+    raw = round_values(session, rnd, root_id)
+    group_names = {gid: u.name for gid, u in groups.groups.items()}
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = _("Summary")[:31]
+    _summary_sheet(summary, groups)
+    _completeness_sheet(wb.create_sheet(_("Completeness")[:31]), groups)
+
+    ws = wb.create_sheet(_("Units")[:31])
+    headers = [_("Code"), _("Unit"), _("Upper-level union"), _("Sector"), _("Status"), _("Submitted at"),
+               _("Receipt")]
+    rows: list[list[_Cell]] = []
+    for st in statuses:
+        when = to_local(st.submitted_at).replace(tzinfo=None) if st.submitted_at else None
+        rows.append([(st.code, None), (st.name, None), (group_names.get(st.group_id, ""), None),
+                     (sector_label(st.sector), None), (status_label(st.status), None), (when, DATETIME),
+                     (st.reference or "", None)])
+    _write_table(ws, _("{round}: units and their reports").format(round=rnd.title), headers, rows)
+
+    for result in per_unit.indicators:
+        _indicator_sheet(wb.create_sheet(result.indicator.code[:31]), per_unit, result, statuses,
+                         group_names, raw)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult, statuses: list,
+                     group_names: dict[int, str], raw: dict[tuple[int, int], float | None]) -> None:
+    ind = result.indicator
+    unit = reporting.unit_of_measure(ind)
+    ratio = ind.rollup == Rollup.RATIO
+    if ind.rollup == Rollup.SUM:
+        compared = (_("Cumulative {period}").format(period=result.window.code) if result.cumulative
+                    else _("Figure"))
+    elif ind.rollup == Rollup.SNAPSHOT:
+        compared = _("Latest figure")
+    elif ratio:
+        compared = _("Rate (%)")
+    else:
+        compared = _("Latest answer")
+    headers = [_("Code"), _("Unit"), _("Upper-level union"), _("Sector"),
+               _("This round ({unit})").format(unit=unit) if unit else _("This round")]
+    if ratio:
+        headers += [_("Numerator (latest)"), _("Denominator ({code}, latest)").format(code=ind.denominator_code)]
+    headers += [compared, _("Target"), _("% reached")]
+    rows: list[list[_Cell]] = []
+    for st in statuses:
+        if (st.unit_id not in rollup.groups) or result.expected_by_group.get(st.unit_id, 0) == 0:
+            continue  # the indicator does not apply to this unit (its level or sector)
+        fig = result.by_group.get(st.unit_id)
+        value = fig.value if fig is not None else None
+        target = result.group_target(rollup.group_targets(result, st.unit_id), st.unit_id)
+        row: list[_Cell] = [(st.code, None), (st.name, None), (group_names.get(st.group_id, ""), None),
+                            (sector_label(st.sector), None),
+                            (raw.get((st.unit_id, ind.id)), _value_format(result))]  # type: ignore[arg-type]
+        if ratio:
+            row += [(fig.total if fig else None, INTEGER), (fig.denominator if fig else None, INTEGER)]
+        if ind.rollup == Rollup.SHARE_YES:
+            row.append(((1 if fig.yes else 0) if fig and fig.units else None, YESNO))
+        else:
+            row.append(_result_cell(result, value))
+        row += [_target_cell(result, target), (_fraction(attainment(value, target)), PERCENT)]
+        rows.append(row)
+    title = f"{ind.code} — {reporting.indicator_name(ind)}"
+    _write_table(ws, title, headers, rows)

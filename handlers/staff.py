@@ -1,0 +1,347 @@
+"""The staff view: /tonghop, /xephang, /xuatexcel, /bieudo.
+
+Each command takes optional arguments in any order: a round code (default: the most
+recent round whose deadline has passed, else the latest open one), a unit code (default:
+the person's own unit) and, for /bieudo, indicator codes. Every argument is checked here
+on the server: the unit must be among registry.visible_unit_ids of the person.
+
+Who sees what:
+* provincial staff — the province (or any unit under it); groups are the upper-level unions;
+* officers of an upper-level union — their union (or a unit under it); groups are its CĐCS;
+* chairs of a CĐCS — their own unit only: /tonghop shows their unit's status and figures
+  against its targets, /xephang their own score (never other units'); Excel files and
+  charts are for officers and staff, a chair is told so politely.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+
+from bot.i18n import _, current_language
+from bot.messages import Option, OutFile, esc
+from bot.models import Indicator, Level, Role, Round, Rollup, Unit
+from bot.services import charts, export_xlsx, registry, reporting, rollup, scoring
+from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
+from bot.textvn import Kind, format_date, format_datetime, format_number, format_value
+from handlers.base import CALLBACK_LIMIT, Ctx
+
+log = logging.getLogger(__name__)
+
+FLOW = "staff"
+MAX_NAMES = 30  # units listed by name (missing, late) before "and N more"
+MAX_LISTED = 60  # ranking lines before "and N more"
+
+
+@dataclass
+class Request:
+    """A staff command's parsed and checked arguments."""
+
+    round: Round
+    unit: Unit
+    codes: list[str] = field(default_factory=list)
+
+
+def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False) -> Request | None:
+    """Read round, unit (and indicator codes); check them; answer and return None if they fail."""
+    person = ctx.person
+    assert person is not None
+    rnd: Round | None = None
+    unit: Unit | None = None
+    codes: list[str] = []
+    indicator_codes = set(ctx.session.exec(select(Indicator.code)).all()) if allow_codes else set()
+    for token in args.split():
+        found_round = reporting.round_by_code(ctx.session, token) or reporting.round_by_code(ctx.session, token.upper())
+        if found_round is not None and rnd is None:
+            rnd = found_round
+            continue
+        found_unit = registry.unit_by_code(ctx.session, token) or registry.unit_by_code(ctx.session, token.upper())
+        if found_unit is not None and unit is None:
+            unit = found_unit
+            continue
+        if token.upper() in indicator_codes:
+            codes.append(token.upper())
+            continue
+        ctx.say(_("I do not know “{token}”. Write a round code such as {example}, optionally followed by a unit code.")
+                .format(token=esc(token), example=esc(_example_round(ctx))))
+        return None
+    own = ctx.unit
+    assert own is not None
+    if unit is not None and unit.id != own.id and unit.id not in registry.visible_unit_ids(ctx.session, person):
+        if person.role == Role.CHAIR:
+            ctx.say(_("You can only see the figures of your own unit, {unit}.").format(unit=esc(own.name)))
+        else:
+            ctx.say(_("You can only see the figures of {unit} and the units under it.").format(unit=esc(own.name)))
+        return None
+    unit = unit or own
+    if rnd is None:
+        rnd = rollup.default_round(ctx.session, ctx.now)
+        if rnd is None:
+            ctx.say(_("There is no reporting round yet."))
+            return None
+    if person.role == Role.CHAIR and not reporting.in_audience(ctx.session, rnd, unit):
+        ctx.say(_("{unit} is not asked to report in {title}.").format(unit=esc(unit.name), title=esc(rnd.title)))
+        return None
+    return Request(round=rnd, unit=unit, codes=codes)
+
+
+def _example_round(ctx: Ctx) -> str:
+    rnd = rollup.default_round(ctx.session, ctx.now)
+    return rnd.code if rnd is not None else "2026-Q1"
+
+
+def _is_chair(ctx: Ctx) -> bool:
+    return ctx.person is not None and ctx.person.role == Role.CHAIR
+
+
+def _command_option(label: str, command: str, req: Request) -> Option | None:
+    data = f"/{command} {req.round.code} {req.unit.code}"
+    if len(data.encode()) > CALLBACK_LIMIT:
+        data = f"/{command} {req.round.code}"
+    return Option(label, data) if len(data.encode()) <= CALLBACK_LIMIT else None
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else format_number(value, locale=current_language(), max_decimals=1) + "%"
+
+
+def _figure(result: IndicatorResult, value: float | None) -> str:
+    if value is None:
+        return _("no figures")
+    if result.percent:
+        return _pct(value)
+    return reporting.format_indicator_value(result.indicator, value)
+
+
+def _target_text(result: IndicatorResult, target: float | None) -> str:
+    if target is None:
+        return ""
+    if result.percent:
+        return format_value(target, Kind.PERCENT, "%", locale=current_language())
+    return reporting.format_indicator_value(result.indicator, target)
+
+
+def _round_header(ctx: Ctx, req: Request, heading: str) -> list[str]:
+    rnd = req.round
+    state = _("deadline passed") if ctx.now > rnd.deadline_at else _("open")
+    if rnd.locked:
+        state = _("locked")
+    return [
+        f"<b>{heading}: {esc(rnd.title)}</b>",
+        _("{unit} · deadline {date} ({state})").format(unit=esc(req.unit.name), date=format_date(rnd.deadline_at),
+                                                      state=state),
+    ]
+
+
+def _names(units: list[rollup.UnitStatus]) -> str:
+    shown = ", ".join(esc(u.name) for u in units[:MAX_NAMES])
+    if len(units) > MAX_NAMES:
+        shown += " " + _("and {n} more").format(n=len(units) - MAX_NAMES)
+    return shown
+
+
+def completeness_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
+    c = roll.completeness
+    lines = ["", "<b>" + _("Who has reported") + "</b>"]
+    if c.expected == 0:
+        lines.append(_("No unit under {unit} is asked to report in this round.").format(unit=esc(req.unit.name)))
+        return lines
+    lines.append(_("{submitted}/{expected} units have reported ({share}): {on_time} on time, {late} late, {missing} not yet.")
+                 .format(submitted=c.submitted, expected=c.expected, share=_pct(c.share), on_time=c.on_time,
+                         late=c.late, missing=c.missing))
+    groups = [(gid, u) for gid, u in roll.groups.items() if u.level != Level.GRASSROOTS]
+    if groups:
+        for gid, unit in groups:
+            g = roll.completeness_by_group[gid]
+            lines.append(_("• {unit}: {submitted}/{expected} — late {late}, not yet {missing}").format(
+                unit=esc(short_name(unit.name)), submitted=g.submitted, expected=g.expected, late=g.late,
+                missing=g.missing))
+    elif c.expected > 1 or req.unit.level != Level.GRASSROOTS:
+        statuses = rollup.unit_statuses(ctx.session, req.round, req.unit.id)
+        missing = [s for s in statuses if s.status == rollup.MISSING]
+        late = [s for s in statuses if s.status == rollup.LATE]
+        if missing:
+            lines.append(_("Not reported ({n}): {names}").format(n=len(missing), names=_names(missing)))
+        if late:
+            lines.append(_("Reported late ({n}): {names}").format(n=len(late), names=_names(late)))
+    return lines
+
+
+def own_status_lines(ctx: Ctx, req: Request) -> list[str]:
+    """For a chair: whether their unit has reported in the round."""
+    sub = reporting.submission_of(ctx.session, req.round, req.unit)
+    if sub is None:
+        return ["", _("Your unit has not reported in this round yet. Type /baocao to report.")]
+    when = format_datetime(sub.submitted_at, locale=current_language())
+    text = (_("Your unit reported at {time}, after the deadline (reference {ref}).") if sub.late
+            else _("Your unit reported at {time}, on time (reference {ref}).")).format(time=when, ref=sub.reference)
+    return ["", text]
+
+
+def indicator_line(result: IndicatorResult, single_unit: bool) -> list[str]:
+    ind = result.indicator
+    name = esc(reporting.indicator_name(ind))
+    if result.cumulative:
+        name += " " + _("(cumulative {period})").format(period=result.window.code)
+    fig = result.total
+    if single_unit and ind.rollup == Rollup.SHARE_YES:
+        shown = _("no figures") if not fig.units else (_("Yes") if fig.yes else _("No"))
+    else:
+        shown = _figure(result, fig.value)
+    if ind.rollup == Rollup.RATIO and fig.denominator and not single_unit:
+        shown += " (" + _("{num} of {den}").format(num=format_number(fig.total, locale=current_language()),
+                                                   den=format_number(fig.denominator, locale=current_language())) + ")"
+    line = f"• {name}: <b>{esc(shown)}</b>"
+    target = result.target()
+    if target is not None:
+        period = result.targets.period.code if result.targets is not None else ""
+        line += " — " + _("target {target} ({period})").format(target=_target_text(result, target), period=period)
+        reached = result.attainment()
+        if reached is not None:
+            line += ": " + _("reached {pct}").format(pct=_pct(reached))
+    if not single_unit:
+        line += " · " + _("{units}/{expected} units").format(units=fig.units, expected=result.expected)
+    lines = [line]
+    targets = result.targets
+    if ind.rollup == Rollup.SHARE_YES and targets is not None and targets.sector_specific and not single_unit:
+        for sector in sorted(set(targets.by_sector) | set(result.by_sector)):
+            sf = result.by_sector.get(sector)
+            if sf is None or not sf.units:
+                continue
+            sector_target = targets.for_sector(sector)
+            extra = ""
+            if sector_target is not None:
+                extra = " — " + _("target {target}").format(target=_target_text(result, sector_target))
+            lines.append("   – " + _("{sector}: {value} ({yes}/{units} units)").format(
+                sector=esc(sector_label(sector)), value=_pct(sf.value), yes=sf.yes, units=sf.units) + extra)
+    return lines
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_summary(ctx: Ctx, args: str) -> None:
+    """/tonghop [round] [unit]: completeness, then each indicator rolled up against its target."""
+    req = parse_request(ctx, args)
+    if req is None:
+        return
+    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
+    single = _is_chair(ctx) or req.unit.level == Level.GRASSROOTS
+    lines = _round_header(ctx, req, _("Summary"))
+    lines += own_status_lines(ctx, req) if single else completeness_lines(ctx, req, roll)
+    lines += ["", "<b>" + _("Results against targets") + "</b>"]
+    if not roll.indicators:
+        lines.append(_("This round asks no indicators."))
+    for result in roll.indicators:
+        if result.expected:  # indicators that apply to no unit here (their level or sector) are left out
+            lines += indicator_line(result, single)
+    if not single:
+        lines += ["", _("<i>Units without figures are counted as missing, not as zero; percentages are ratios of sums.</i>")]
+    options: list[list[Option]] = []
+    if not _is_chair(ctx):
+        row = [o for o in (_command_option(_("Excel"), "xuatexcel", req), _command_option(_("Chart"), "bieudo", req),
+                           _command_option(_("Ranking"), "xephang", req)) if o is not None]
+        options = [row] if row else []
+    ctx.say("\n".join(lines), options)
+
+
+def cmd_ranking(ctx: Ctx, args: str) -> None:
+    """/xephang [round] [unit]: rank the upper-level unions (or the CĐCS of a union) by score."""
+    req = parse_request(ctx, args)
+    if req is None:
+        return
+    ranking = scoring.rank(ctx.session, req.round, req.unit.id)
+    lines = _round_header(ctx, req, _("Emulation ranking"))
+    indicators = _scored_indicators(ranking)
+    if not indicators:
+        lines += ["", _("No indicator of this round has a target to score against, so there is no ranking.")]
+        ctx.say("\n".join(lines))
+        return
+    legend = " · ".join(f"({n}) {esc(reporting.indicator_name(i))} ×{format_number(ranking.weights[i.code], locale=current_language())}"
+                        for n, i in enumerate(indicators, start=1))
+    number = {i.code: n for n, i in enumerate(indicators, start=1)}
+    single = _is_chair(ctx) or req.unit.level == Level.GRASSROOTS
+    if single:
+        for entry in ranking.entries[:1]:
+            lines += [""] + _entry_lines(entry, number, detail=True, ranked=False)
+    else:
+        lines += ["", _("Units under {unit}:").format(unit=esc(req.unit.name))]
+        detail = len(ranking.entries) <= 12
+        for entry in ranking.ranked[:MAX_LISTED]:
+            lines += _entry_lines(entry, number, detail=detail, ranked=True)
+        if len(ranking.ranked) > MAX_LISTED:
+            lines.append(_("… and {n} more (the Excel file has every unit).").format(n=len(ranking.ranked) - MAX_LISTED))
+        if ranking.unranked:
+            lines += ["", _("Not ranked, no figures yet: {names}").format(
+                names=", ".join(esc(short_name(e.unit.name)) for e in ranking.unranked[:MAX_NAMES]))]
+    lines += ["", _("Indicators and weights: {legend}").format(legend=legend),
+              _("<i>Score = weighted average of the share of each target reached (at most 100% per target). "
+                "A target without figures counts 0; indicators without a target for the unit are left out; "
+                "equal scores share a rank.</i>")]
+    ctx.say("\n".join(lines))
+
+
+def _scored_indicators(ranking: scoring.Ranking) -> list[Indicator]:
+    seen: dict[str, Indicator] = {}
+    for entry in ranking.entries:
+        for part in entry.parts:
+            seen.setdefault(part.indicator.code, part.indicator)
+    order = [r.indicator.code for r in ranking.rollup.indicators]
+    return [seen[c] for c in order if c in seen]
+
+
+def _entry_lines(entry: scoring.Entry, number: dict[str, int], *, detail: bool, ranked: bool) -> list[str]:
+    score = entry.score
+    shown = _("no figures") if score is None else _("{score} points").format(
+        score=format_number(score, locale=current_language(), max_decimals=1))
+    name = esc(short_name(entry.unit.name))
+    if ranked and entry.rank is not None:
+        line = f"{entry.rank}. {name} — <b>{shown}</b>"
+        if entry.tied:
+            line += " " + _("(tied)")
+    else:
+        line = f"{name}: <b>{shown}</b>"
+    if entry.missing:
+        line += " · " + _("missing {n}").format(n=len(entry.missing))
+    lines = [line]
+    if detail and entry.parts:
+        parts = []
+        for part in entry.parts:
+            value = _("no figures") if part.missing else _pct(part.attainment)
+            parts.append(f"({number.get(part.indicator.code, '?')}) {value}")
+        lines.append("   " + " · ".join(parts))
+    return lines
+
+
+def cmd_export(ctx: Ctx, args: str) -> None:
+    """/xuatexcel [round] [unit]: send the round's Excel workbook."""
+    if _is_chair(ctx):
+        ctx.say(_("Excel files are for upper-level unions and provincial staff. Type /tonghop to see your unit's figures."))
+        return
+    req = parse_request(ctx, args)
+    if req is None:
+        return
+    content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id)
+    name = f"tonghop-{req.round.code}-{req.unit.code}.xlsx"
+    caption = _("Excel: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
+    ctx.say("", file=OutFile(file_name=name, content=content, kind="document", caption=caption))
+
+
+def cmd_chart(ctx: Ctx, args: str) -> None:
+    """/bieudo [round] [unit] [indicator codes]: send a chart of completeness and progress against targets."""
+    if _is_chair(ctx):
+        ctx.say(_("Charts are for upper-level unions and provincial staff. Type /tonghop to see your unit's figures."))
+        return
+    req = parse_request(ctx, args, allow_codes=True)
+    if req is None:
+        return
+    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
+    content = charts.render_round_chart(roll, req.codes or None)
+    name = f"bieudo-{req.round.code}-{req.unit.code}.png"
+    caption = _("Chart: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
+    ctx.say("", file=OutFile(file_name=name, content=content, kind="photo", caption=caption))

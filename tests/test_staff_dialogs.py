@@ -1,0 +1,106 @@
+"""/tonghop, /xephang, /xuatexcel, /bieudo in-process: what staff, officers and chairs may see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.models import Role
+from dialog import CoreChat
+from worlds import bind
+
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # the demo's today: Q3's deadline has passed
+
+
+@pytest.fixture
+def chat(demo_engine, settings):
+    def make(unit_code: str, role: Role, user_id: str) -> CoreChat:
+        bind(demo_engine, unit_code, user_id, channel="test", role=role)
+        return CoreChat(demo_engine, settings, user_id=user_id, now=NOW)
+    return make
+
+
+def files(c: CoreChat):  # type: ignore[no-untyped-def]
+    return [r.file for r in c.history[-1].replies if r.file is not None]
+
+
+def test_staff_sees_the_province_by_upper_union_and_gets_chart_and_excel(chat):
+    staff = chat("LDLD_LC", Role.STAFF, "601")
+    staff.send("/tonghop")
+    text = staff.text
+    assert "Tổng hợp: Báo cáo số liệu quý III/2026" in text
+    assert "259/300 đơn vị đã nộp" in text and "LĐLĐ huyện Tam Đường: 28/36 — muộn 8, chưa nộp 8" in text
+    assert "Tổng số đoàn viên (lũy kế 2023-2028): 24.140 người — chỉ tiêu 24.500 người (2023-2028): đạt 98,5%" in text
+    assert "92,6% (25.195/27.222)" in text  # a ratio of sums, with its parts
+    assert staff.options() == ["Excel", "Biểu đồ", "Xếp hạng"]
+    staff.press("Biểu đồ")
+    [photo] = files(staff)
+    assert photo.kind == "photo" and photo.content[:4] == b"\x89PNG" and "Biểu đồ" in photo.caption
+    staff.send("/xuatexcel 2026-Q3")
+    [doc] = files(staff)
+    assert doc.kind == "document" and doc.file_name == "tonghop-2026-Q3-LDLD_LC.xlsx" and doc.content[:2] == b"PK"
+
+
+def test_staff_ranking_of_upper_unions_and_of_one_unions_cdcs(chat):
+    staff = chat("LDLD_LC", Role.STAFF, "602")
+    staff.send("/xephang")
+    assert "1. LĐLĐ huyện Sìn Hồ — 97,8 điểm" in staff.text
+    assert "8. CĐ Viên chức tỉnh Lai Châu — 69,7 điểm" in staff.text
+    assert "Điểm = trung bình có trọng số" in staff.text and "bằng điểm thì đồng hạng" in staff.text
+    staff.send("/xephang 2026-Q3 LDLD_TD")
+    assert "Các đơn vị thuộc Liên đoàn Lao động huyện Tam Đường" in staff.text
+    assert staff.text.count("(đồng hạng)") >= 2 and "36. " in staff.text
+
+
+def test_officer_sees_their_union_only(chat):
+    officer = chat("LDLD_TD", Role.OFFICER, "603")
+    officer.send("/tonghop")
+    assert "28/36 đơn vị đã nộp" in officer.text and "Chưa nộp (8): " in officer.text
+    assert "Văn phòng HĐND và UBND huyện Tam Đường" in officer.text
+    for forbidden in ("/tonghop 2026-Q3 LDLD_LC", "/tonghop LDLD_PT", "/xephang LDLD_LC", "/xuatexcel 2026-Q3 PT_001",
+                      "/bieudo LDLD_PT"):
+        officer.send(forbidden)
+        assert "Bạn chỉ xem được số liệu của Liên đoàn Lao động huyện Tam Đường" in officer.text, forbidden
+        assert not files(officer)
+    officer.send("/tonghop TD_001")
+    assert "Cơ quan Huyện ủy Tam Đường" in officer.text and "chỉ tiêu" in officer.text
+
+
+def test_a_chair_gets_their_own_unit_only(chat):
+    chair = chat("TD_001", Role.CHAIR, "604")
+    chair.send("/tonghop")
+    assert "Đơn vị bạn đã nộp lúc" in chair.text and "Đoàn viên kết nạp mới (lũy kế 2026): 6 người" in chair.text
+    assert "đơn vị đã nộp" not in chair.text  # no completeness of others
+    chair.send("/xephang")
+    assert "Cơ quan Huyện ủy Tam Đường: 94,1 điểm" in chair.text and "Trạm Y tế" not in chair.text
+    for forbidden in ("/tonghop 2026-Q3 TD_002", "/tonghop LDLD_TD", "/xephang LDLD_TD", "/tonghop LDLD_LC"):
+        chair.send(forbidden)
+        assert chair.text == "Bạn chỉ xem được số liệu của đơn vị mình là Cơ quan Huyện ủy Tam Đường.", forbidden
+    for command in ("/xuatexcel", "/bieudo", "/xuatexcel 2026-Q3 LDLD_LC"):
+        chair.press_data(command)  # a forged button is the same command, checked the same way
+        assert "dành cho công đoàn cấp trên và cán bộ LĐLĐ tỉnh" in chair.text and not files(chair)
+
+
+def test_unknown_arguments_and_strangers(chat, demo_engine, settings):
+    staff = chat("LDLD_LC", Role.STAFF, "605")
+    staff.send("/tonghop 2027-Q9")
+    assert "Tôi không hiểu “2027-Q9”" in staff.text and "2026-Q3" in staff.text
+    staff.send("/bieudo 2026-Q3 DV_MOI TT_CHINHSACH")
+    assert files(staff)[0].kind == "photo"
+    stranger = CoreChat(demo_engine, settings, user_id="606", now=NOW)
+    stranger.send("/tonghop")
+    assert "mã mời" in stranger.text and "đơn vị đã nộp" not in stranger.text
+
+
+def test_menu_and_help_offer_the_staff_view_to_officers_and_staff_only(chat):
+    staff = chat("LDLD_LC", Role.STAFF, "607")
+    staff.send("/menu")
+    assert {"Tổng hợp", "Xếp hạng", "Excel", "Biểu đồ"} <= set(staff.options())
+    staff.send("/help")
+    assert "/xuatexcel" in staff.text and "/bieudo" in staff.text
+    chair = chat("TD_002", Role.CHAIR, "608")
+    chair.send("/menu")
+    assert "Tổng hợp" not in chair.options()
+    chair.send("/help")
+    assert "/tonghop" in chair.text and "/xuatexcel" not in chair.text
