@@ -79,6 +79,7 @@ def claim_next(session: Session, now: datetime) -> Outbox | None:
     row.status = OutboxStatus.SENDING
     row.attempts += 1
     session.add(row)
+    session.flush()  # now: the caller may expunge the row before committing
     return row
 
 
@@ -97,17 +98,18 @@ def mark_failed(session: Session, row_id: int, error: str) -> None:
         status=OutboxStatus.FAILED, error=error[:500]))
 
 
-def retry_later(session: Session, row: Outbox, when: datetime, error: str, *, refund: bool = False) -> None:
-    """Put a row back for another try, or fail it after MAX_ATTEMPTS.
+def retry_later(session: Session, row: Outbox, when: datetime, error: str, *, refund: bool = False) -> bool:
+    """Put a row back for another try, or fail it after MAX_ATTEMPTS (then return True).
 
     `refund` gives the attempt back (a rate limit is not the message's fault).
     """
     attempts = row.attempts - 1 if refund else row.attempts
     if attempts >= MAX_ATTEMPTS:
         mark_failed(session, row.id, error)
-        return
+        return True
     session.execute(update(Outbox).where(Outbox.id == row.id).values(
         status=OutboxStatus.PENDING, not_before=when, attempts=attempts, error=error[:500]))
+    return False
 
 
 def mark_unreachable(session: Session, channel: str, chat_id: str) -> None:
