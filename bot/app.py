@@ -60,7 +60,8 @@ def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
 
 
 class Background:
-    """The clock (planner) and the outbox sender, started with the channel and stopped with it."""
+    """The clock (planner), the outbox sender and the notices' progress messages,
+    started with the channel and stopped with it."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
@@ -68,10 +69,13 @@ class Background:
         self.scheduler = None
         self.sender = None
         self.task: asyncio.Task | None = None
+        self.progress = None
+        self.progress_task: asyncio.Task | None = None
 
     async def start(self, application) -> None:  # type: ignore[no-untyped-def]
-        from bot.channels.telegram import deliver
+        from bot.channels.telegram import deliver, edit_text, payload_sends
         from scheduler.clock import start_clock
+        from scheduler.notice_progress import NoticeProgress
         from scheduler.sender import OutboxSender
 
         bot = application.bot
@@ -79,23 +83,35 @@ class Background:
         async def deliver_telegram(channel: str, chat_id: str, payload: dict) -> str | None:
             return await deliver(bot, chat_id, payload)
 
+        async def edit_telegram(channel: str, chat_id: str, message_id: str, text: str) -> None:
+            await edit_text(bot, chat_id, message_id, text)
+
         self.sender = OutboxSender(self.engine, deliver_telegram, rate_per_second=self.settings.send_rate_per_second,
-                                   after_send=after_send)
+                                   after_send=after_send, cost=payload_sends)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        self.progress = NoticeProgress(self.engine, edit_telegram, pace=self.sender.pace, hold=self.sender.hold,
+                                       interval=self.settings.progress_interval)
+        self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")
         if self.settings.planner_interval > 0:
             self.scheduler = start_clock(self.engine, self.settings.planner_interval)
 
     async def stop(self, application) -> None:  # type: ignore[no-untyped-def]
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.progress is not None and self.progress_task is not None:
+            self.progress.stop()
+            await asyncio.wait([self.progress_task], timeout=5)
         if self.sender is not None and self.task is not None:
             self.sender.stop()
             await asyncio.wait([self.task], timeout=5)
 
 
-def after_send(engine: Engine, row, delivered: bool) -> None:  # type: ignore[no-untyped-def]
-    """Hook after each push: notices record their deliveries (see bot.services.notices)."""
-    return None
+def after_send(session: Session, row, delivered: bool) -> None:  # type: ignore[no-untyped-def]
+    """Hook after each push, in the transaction that marks it: notices record their deliveries."""
+    from bot.clock import utcnow
+    from bot.services import notices
+
+    notices.record_delivery(session, row, delivered, utcnow())
 
 
 def run_bot(settings: Settings) -> None:
@@ -112,6 +128,7 @@ def run_bot(settings: Settings) -> None:
             base_url=settings.telegram_api_base_url,
             base_file_url=settings.telegram_file_base_url,
             poll_timeout=settings.poll_timeout,
+            core_threads=1 if settings.database_url.startswith("sqlite") else 8,
             post_init=background.start,
             post_shutdown=background.stop,
         )

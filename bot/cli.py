@@ -238,6 +238,67 @@ def cmd_round_reminders(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlmodel import select
+
+    from bot.models import Unit
+    from bot.services import export_xlsx, registry, reporting
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        rnd = reporting.round_by_code(session, args.round)
+        if rnd is None:
+            print(_("No round has the code {code}.").format(code=args.round), file=sys.stderr)
+            return 1
+        if args.unit:
+            unit = registry.unit_by_code(session, args.unit)
+            if unit is None:
+                print(_("No unit has the code {code}.").format(code=args.unit), file=sys.stderr)
+                return 1
+            root_id = unit.id
+        else:  # the one province of the database, or every unit when there are several roots
+            roots = session.exec(select(Unit.id).where(Unit.parent_id == None)).all()  # noqa: E711
+            root_id = roots[0] if len(roots) == 1 else None
+        content = export_xlsx.build_workbook(session, rnd, root_id)
+    out = Path(args.out or f"tonghop-{rnd.code}.xlsx")
+    out.write_bytes(content)
+    print(_("Wrote {path} ({size} bytes).").format(path=out, size=len(content)))
+    return 0
+
+
+def cmd_weights(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import scoring
+
+    changes: dict[str, float] = {}
+    try:
+        for pair in args.pairs:
+            code, _sep, weight = pair.partition("=")
+            changes[code.strip().upper()] = float(weight.replace(",", "."))
+        if args.file:
+            from bot.services.imports import read_table
+
+            for row in read_table(args.file).rows:
+                changes[row.get("indicator").upper()] = float(row.get("weight").replace(",", "."))
+    except (ValueError, AttributeError):
+        print(_("Write weights as CODE=NUMBER, for example DV_MOI=2 TT_CHINHSACH=1,5."), file=sys.stderr)
+        return 2
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        if changes:
+            try:
+                changed = scoring.set_weights(session, changes, actor="cli")
+            except scoring.WeightError as exc:
+                session.rollback()
+                print(_("Not saved: unknown indicator or bad weight: {what}").format(what=exc), file=sys.stderr)
+                return 1
+            print(_("{n} weight(s) changed.").format(n=changed))
+        print(_("Emulation score weights (0 leaves an indicator out):"))
+        for indicator, weight, stored in scoring.weight_table(session):
+            mark = "" if stored else " " + _("(default)")
+            print(f"  {indicator.code:<14} {weight:g}{mark}  {indicator.name_vi}")
+    return 0
+
+
 def _local_date(dt) -> str:  # type: ignore[no-untyped-def]
     from bot.textvn import format_date
 
@@ -298,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("outbox", help=_("show pending, sent and failed pushes"))
     p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("export", help=_("write the Excel workbook of a round (completeness, indicators, summary)"))
+    p.add_argument("round", help=_("the round code, e.g. 2026-Q1"))
+    p.add_argument("--out", help=_("the .xlsx file to write (default tonghop-ROUND.xlsx)"))
+    p.add_argument("--unit", help=_("only this unit and the units under it (default: the province)"))
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("weights", help=_("show or set the emulation score weight of indicators"))
+    p.add_argument("pairs", nargs="*", metavar="CODE=WEIGHT", help=_("e.g. DV_MOI=2 (0 leaves it out)"))
+    p.add_argument("--file", help=_("a .csv or .xlsx file with columns indicator, weight"))
+    p.set_defaults(func=cmd_weights)
     return parser
 
 

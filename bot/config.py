@@ -29,6 +29,7 @@ class Settings:
     send_rate_per_second: float = 25.0
     poll_timeout: int = 10
     planner_interval: int = 60  # seconds between planner runs; 0 turns the in-process planner off
+    progress_interval: float = 3.0  # seconds between edits of a notice's progress message
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -54,4 +55,5 @@ class Settings:
             send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 25),
             poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),
             planner_interval=int(env.get("CONGDOAN_PLANNER_INTERVAL") or 60),
+            progress_interval=float(env.get("CONGDOAN_PROGRESS_INTERVAL") or 3),
         )

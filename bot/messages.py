@@ -62,13 +62,14 @@ class Option:
 
 @dataclass(frozen=True)
 class OutFile:
-    """A file to send: bytes in memory or a path on disk."""
+    """A file to send: bytes in memory, a path on disk, or a file the channel already holds (its id)."""
 
     file_name: str
     content: bytes | None = None
     path: str | None = None
     kind: str = "document"  # document | photo
     caption: str = ""
+    file_id: str | None = None  # a channel file id (e.g. of a document a person sent): re-sent without upload
 
 
 @dataclass

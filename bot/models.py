@@ -355,8 +355,13 @@ class Notice(SQLModel, table=True):
     audience: dict = _json_column()
     requires_ack: bool = Field(default=False)
     send_at: Optional[datetime] = None
-    status: str = Field(default="draft", max_length=16)  # draft | queued | sent
+    status: str = Field(default="draft", max_length=16)  # draft | queued | sent | cancelled
     created_at: datetime = Field(default_factory=utcnow)
+    file_id: Optional[str] = Field(default=None, max_length=200)  # the channel's id of the attached document
+    queued_at: Optional[datetime] = None  # when "Gửi" was pressed
+    finished_at: Optional[datetime] = None  # when every recipient was dealt with (final report queued)
+    progress_text: Optional[str] = None  # what the sender's progress message shows now
+    remind_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # re-remind rounds
 
 
 class NoticeDelivery(SQLModel, table=True):
@@ -387,3 +392,14 @@ class AuditLog(SQLModel, table=True):
     entity: str = Field(default="", max_length=64)
     entity_id: Optional[int] = None
     detail: dict = _json_column()
+
+
+class ScoreWeight(SQLModel, table=True):
+    """How much an indicator counts in the emulation score (chấm điểm thi đua); set by staff."""
+
+    __tablename__ = "score_weight"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", unique=True)
+    weight: float = Field(default=1.0)
+    updated_at: datetime = Field(default_factory=utcnow)

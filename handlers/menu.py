@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import LANGUAGES, _, use_language
 from bot.messages import Option, Reply, esc
 from bot.models import Role
+from handlers import ask
 from handlers.base import Ctx
 
 FLOW = "menu"
@@ -21,10 +22,14 @@ def role_label(role: str) -> str:
 
 def menu_options(ctx: Ctx) -> list[list[Option]]:
     """Menu buttons; their data are commands, so they work from any old message too."""
-    return [
-        [Option(_("Report"), "/baocao")],
-        [Option(_("Help"), "/help"), Option(_("Language"), "/ngonngu")],
-    ]
+    rows = [[Option(_("Report"), "/baocao")],
+            [Option(_("Targets"), "/chitieu"), Option(_("Progress"), "/tiendo"), Option(_("Deadlines"), "/hannop")]]
+    if ctx.person is not None and ctx.person.role in (Role.OFFICER, Role.STAFF, Role.ADMIN):
+        rows += [[Option(_("Summary"), "/tonghop"), Option(_("Ranking"), "/xephang")],
+                 [Option(_("Excel"), "/xuatexcel"), Option(_("Chart"), "/bieudo")],
+                 [Option(_("Send a notice"), "/thongbao"), Option(_("Sent notices"), "/thongbao_ds")]]
+    rows.append([Option(_("Help"), "/help"), Option(_("Language"), "/ngonngu")])
+    return rows
 
 
 def show_menu(ctx: Ctx, greet: bool = False) -> None:
@@ -50,12 +55,27 @@ def cmd_help(ctx: Ctx, args: str) -> None:
         _("<b>Trợ lý Công đoàn</b> helps grassroots unions report their figures and follow their targets."),
         "",
         _("/baocao — report the figures of an open reporting round"),
+        _("/chitieu — your unit's targets for this year and the term"),
+        _("/tiendo — progress against each target and what is still missing"),
+        _("/hannop — open reporting rounds, deadlines and whether you have submitted"),
         _("/menu — show the menu"),
         _("/huy — cancel what you are doing (a report draft is kept)"),
         _("/ngonngu — switch between Vietnamese and English"),
         "",
         _("When the bot offers numbered choices, you can press a button or type its number."),
+        _("You can also just ask, for example: “còn thiếu bao nhiêu đoàn viên mới?”"),
     ]
+    at = lines.index(_("/ngonngu — switch between Vietnamese and English")) + 1
+    if ctx.person is not None and ctx.person.role in (Role.OFFICER, Role.STAFF, Role.ADMIN):
+        lines[at:at] = [
+            _("/tonghop [round] [unit] — who has reported, and the figures against the targets"),
+            _("/xephang [round] [unit] — emulation ranking by how well targets are met"),
+            _("/xuatexcel [round] [unit] — the round as an Excel file"),
+            _("/bieudo [round] [unit] — a chart of reporting and progress against targets"),
+            _("/thongbao — send a notice to your units; /thongbao_ds — who received and acknowledged it"),
+        ]
+    elif ctx.person is not None:
+        lines[at:at] = [_("/tonghop — your unit's report and figures against its targets")]
     if ctx.person is None:
         lines += ["", _("To start, type the invite code your upper-level union gave you.")]
     ctx.say("\n".join(lines))
@@ -97,7 +117,9 @@ def unknown_command(ctx: Ctx) -> None:
 
 
 def fallback(ctx: Ctx, text: str) -> None:
-    """Anything we could not place: say so honestly and show what is possible."""
+    """Anything we could not place: try it as a question, else say so honestly and show what is possible."""
+    if ctx.person is not None and ask.answer(ctx, text):
+        return
     ctx.say(_("Sorry, I did not understand that."))
     show_menu(ctx)
 

@@ -31,7 +31,7 @@ from bot.messages import Incoming, Response, response_from_json, response_to_jso
 from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
-from handlers import menu, onboarding, remind, report
+from handlers import ask, menu, notices, onboarding, remind, report, staff
 from handlers.base import Ctx, parse_button
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,20 @@ MEMBER_COMMANDS: dict[str, Command] = {
     "huy": menu.cmd_cancel,
     "cancel": menu.cmd_cancel,
     "baocao": report.cmd_report,
+    # questions about targets, progress and deadlines (free text goes to ask.answer via menu.fallback)
+    "chitieu": ask.cmd_targets,
+    "tiendo": ask.cmd_progress,
+    "hannop": ask.cmd_deadlines,
     "nhaclai": remind.cmd_remind_again,
+    # the staff view (chairs: their own unit only; see handlers/staff.py)
+    "tonghop": staff.cmd_summary,
+    "xephang": staff.cmd_ranking,
+    "xuatexcel": staff.cmd_export,
+    "bieudo": staff.cmd_chart,
+    # notices: staff and officers broadcast and follow them; recipients acknowledge (a button)
+    "thongbao": notices.cmd_compose,
+    "thongbao_ds": notices.cmd_list,
+    "danhan": notices.cmd_ack,
 }
 
 # Conversation flows by the name used in button data and ConversationState.flow.
@@ -61,6 +74,8 @@ FLOWS: dict[str, ModuleType] = {
     onboarding.FLOW: onboarding,
     menu.FLOW: menu,
     report.FLOW: report,
+    ask.FLOW: ask,
+    notices.FLOW: notices,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -140,27 +141,70 @@ async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> A
     return None
 
 
-async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 3) -> list[Any]:
-    """Send one reply (split at Telegram's length limit; the keyboard goes with the last part)."""
-    sent = []
+CAPTION_LIMIT = 1024
+
+
+async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 3,
+                     later_retries: int | None = None) -> list[Any]:
+    """Send one reply (split at Telegram's length limit; the keyboard goes with the last part).
+
+    `later_retries` (default: `retries`) applies to the parts after the first: once a part
+    has arrived, retrying the whole reply would send it twice, so later parts wait out
+    flood limits here instead.
+    """
+    sent: list[Any] = []
+
+    def tries() -> int:
+        return retries if not sent or later_retries is None else later_retries
+
     if reply.file is not None:
         f = reply.file
-        content = f.content if f.content is not None else Path(f.path or "").read_bytes()
-        payload = InputFile(content, filename=f.file_name)
-        caption = split_text(f.caption, 1024)[0] if f.caption else None
+        if f.file_id:
+            payload: Any = f.file_id
+        else:
+            content = f.content if f.content is not None else Path(f.path or "").read_bytes()
+            payload = InputFile(content, filename=f.file_name)
+        caption = split_text(f.caption, CAPTION_LIMIT)[0] if f.caption else None
+        markup = keyboard(reply) if not reply.text else None  # a file alone carries the buttons
         if f.kind == "photo":
             sent.append(await with_retry(lambda: bot.send_photo(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None), retries))
+                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None,
+                reply_markup=markup), tries()))
         else:
             sent.append(await with_retry(lambda: bot.send_document(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None), retries))
+                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None,
+                reply_markup=markup), tries()))
     if reply.text:
         chunks = split_text(reply.text)
         for i, chunk in enumerate(chunks):
             markup = keyboard(reply) if i == len(chunks) - 1 else None
             sent.append(await with_retry(lambda: bot.send_message(
-                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup), retries))
+                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup), tries()))
     return sent
+
+
+def payload_sends(payload: dict) -> int:
+    """How many Bot API messages one outbox payload takes (the sender paces by this)."""
+    text = payload.get("text") or ""
+    return (1 if payload.get("file") else 0) + (len(split_text(text)) if text else 0) or 1
+
+
+async def edit_text(bot: Any, chat_id: str, message_id: str, text: str) -> None:
+    """Replace the text of a message the bot sent (a progress message); "not modified" is fine."""
+    try:
+        await with_retry(lambda: bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
+                                                       parse_mode=ParseMode.HTML), 2)
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        raise Rejected(str(exc)) from exc
+    except Forbidden as exc:
+        raise Unreachable(str(exc)) from exc
+    except RetryAfter as exc:
+        delay = exc.retry_after
+        raise RateLimited(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)) from exc
+    except (NetworkError, TelegramError) as exc:
+        raise Transient(str(exc)) from exc
 
 
 def payload_reply(payload: dict) -> Reply:
@@ -170,14 +214,14 @@ def payload_reply(payload: dict) -> Reply:
     if payload.get("file"):
         f = payload["file"]
         file = OutFile(file_name=f["name"], path=f.get("path"), kind=f.get("kind", "document"),
-                       caption=f.get("caption", ""))
+                       caption=f.get("caption", ""), file_id=f.get("file_id"))
     return Reply(text=payload.get("text", ""), options=options, numbered=False, file=file)
 
 
 async def deliver(bot: Any, chat_id: str, payload: dict) -> str | None:
     """Send one outbox payload, translating Telegram's errors into the sender's categories."""
     try:
-        sent = await send_reply(bot, chat_id, payload_reply(payload), retries=1)
+        sent = await send_reply(bot, chat_id, payload_reply(payload), retries=1, later_retries=3)
     except RetryAfter as exc:
         delay = exc.retry_after
         raise RateLimited(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)) from exc
@@ -196,10 +240,12 @@ class TelegramChannel:
     """The python-telegram-bot application around the core."""
 
     def __init__(self, core: Core, *, token: str, base_url: str, base_file_url: str,
-                 poll_timeout: int = 10, post_init: Callable[[Application], Awaitable[None]] | None = None,
+                 poll_timeout: int = 10, core_threads: int = 4, post_init: Callable[[Application], Awaitable[None]] | None = None,
                  post_shutdown: Callable[[Application], Awaitable[None]] | None = None) -> None:
         self.core = core
         self.poll_timeout = poll_timeout
+        # SQLite has one writer at a time: more core threads would only queue on its lock
+        self._executor = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="core")
         # chat → the last message whose keyboard we removed (not to remove it twice)
         self._cleared: dict[str, int] = {}
         self._extra_post_init = post_init
@@ -221,6 +267,13 @@ class TelegramChannel:
         with use_language("vi"):
             commands = [
                 BotCommand("baocao", _("Report figures")),
+                BotCommand("chitieu", _("Targets")),
+                BotCommand("tiendo", _("Progress against targets")),
+                BotCommand("hannop", _("Reporting deadlines")),
+                BotCommand("tonghop", _("Who has reported, figures against targets")),
+                BotCommand("xephang", _("Emulation ranking")),
+                BotCommand("xuatexcel", _("Excel file of a round")),
+                BotCommand("bieudo", _("Chart of a round")),
                 BotCommand("menu", _("Menu")),
                 BotCommand("huy", _("Cancel")),
                 BotCommand("ngonngu", _("Language")),
@@ -241,23 +294,35 @@ class TelegramChannel:
             if query is not None:
                 await query.answer()
             return
-        response = await asyncio.to_thread(self.core, incoming)
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self._executor, self.core, incoming)
         bot = context.bot
-        if query is not None:
-            try:
-                await query.answer(response.toast or None)
-            except BadRequest:
-                log.info("callback query %s expired before it was answered", query.id)
-            message = query.message
-            if (not response.stale and message is not None and getattr(message, "reply_markup", None)
-                    and self._cleared.get(incoming.chat_id) != message.message_id):
-                self._cleared[incoming.chat_id] = message.message_id
-                try:  # the pressed step is over: drop its buttons so they are not pressed again
-                    await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
-                except TelegramError:
-                    pass
+        jobs = [self._send_all(bot, incoming.chat_id, response)]
+        if query is not None:  # answer the press and drop its keyboard while the replies go out
+            jobs += [self._answer(query, response.toast), self._clear_keyboard(bot, incoming, query, response)]
+        await asyncio.gather(*jobs)
+
+    async def _send_all(self, bot: Any, chat_id: str, response: Response) -> None:
         for reply in response.replies:
-            await send_reply(bot, incoming.chat_id, reply)
+            await send_reply(bot, chat_id, reply)
+
+    async def _answer(self, query: Any, toast: str | None) -> None:
+        try:
+            await query.answer(toast or None)
+        except BadRequest:
+            log.info("callback query %s expired before it was answered", query.id)
+
+    async def _clear_keyboard(self, bot: Any, incoming: Incoming, query: Any, response: Response) -> None:
+        """The pressed step is over: drop its buttons so they are not pressed again (once per message)."""
+        message = query.message
+        if (response.stale or message is None or not getattr(message, "reply_markup", None)
+                or self._cleared.get(incoming.chat_id) == message.message_id):
+            return
+        self._cleared[incoming.chat_id] = message.message_id
+        try:
+            await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
+        except TelegramError:
+            pass
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
