@@ -118,15 +118,24 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def find_round(session, code: str):  # type: ignore[no-untyped-def]
+    """The round with this code, or None after telling the operator there is none."""
+    from bot.services import reporting
+
+    rnd = reporting.round_by_code(session, code)
+    if rnd is None:
+        print(_("No round has the code {code}.").format(code=code), file=sys.stderr)
+    return rnd
+
+
 def cmd_round_lock(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import utcnow
     from bot.services import reporting
 
     engine = _engine(settings)
     with session_scope(engine) as session:
-        rnd = reporting.round_by_code(session, args.code)
+        rnd = find_round(session, args.code)
         if rnd is None:
-            print(_("No round has the code {code}.").format(code=args.code), file=sys.stderr)
             return 1
         if rnd.locked:
             print(_("Round {code} was already locked.").format(code=rnd.code))
@@ -205,13 +214,12 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_round_reminders(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import reminders, reporting
+    from bot.services import reminders
 
     engine = _engine(settings)
     with session_scope(engine) as session:
-        rnd = reporting.round_by_code(session, args.code)
+        rnd = find_round(session, args.code)
         if rnd is None:
-            print(_("No round has the code {code}.").format(code=args.code), file=sys.stderr)
             return 1
         plan = reminders.Plan.of(rnd)
         try:
@@ -242,13 +250,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import select
 
     from bot.models import Unit
-    from bot.services import export_xlsx, registry, reporting
+    from bot.services import export_xlsx, registry
 
     engine = _engine(settings)
     with session_scope(engine) as session:
-        rnd = reporting.round_by_code(session, args.round)
+        rnd = find_round(session, args.round)
         if rnd is None:
-            print(_("No round has the code {code}.").format(code=args.round), file=sys.stderr)
             return 1
         if args.unit:
             unit = registry.unit_by_code(session, args.unit)
