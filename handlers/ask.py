@@ -8,6 +8,8 @@ an honest reply with what it can answer and whom to contact — never a guessed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import logging
 from dataclasses import replace
 from decimal import Decimal
@@ -39,36 +41,27 @@ ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 def cmd_targets(ctx: Ctx, args: str) -> None:
     """/chitieu [unit] [period]: the unit's targets for this year and the term, with what is reached."""
-    found = _command_subject(ctx, args, "chitieu")
-    if found is None:
-        return
-    unit, periods = found
-    lines = [_("<b>Targets of {unit}</b>").format(unit=esc(unit.name))]
-    shown: list[prog.Progress] = []
-    for period in periods:
-        rows = prog.overview(ctx.session, unit, period)
-        if rows:
-            lines += ["", "<b>" + esc(_capital(period_label(period))) + "</b>"]
-            lines += ["• " + _target_line(p) for p in rows]
-            shown += rows
-    if not shown:
-        lines += [_no_targets(unit, periods), _contact_sentence(ctx, unit)]
-    ctx.say("\n".join(lines), _report_options(ctx, unit, shown))
+    _overview(ctx, args, "chitieu", _("<b>Targets of {unit}</b>"), _target_line)
 
 
 def cmd_progress(ctx: Ctx, args: str) -> None:
     """/tiendo [unit] [period]: per target, what was reported, percent reached and what is missing."""
-    found = _command_subject(ctx, args, "tiendo")
+    _overview(ctx, args, "tiendo", _("<b>Progress of {unit}</b>"), _progress_line)
+
+
+def _overview(ctx: Ctx, args: str, command: str, title: str, line: Callable[[prog.Progress], str]) -> None:
+    """The unit's targets per period, each shown by `line`, with a report button where something is missing."""
+    found = _command_subject(ctx, args, command)
     if found is None:
         return
     unit, periods = found
-    lines = [_("<b>Progress of {unit}</b>").format(unit=esc(unit.name))]
+    lines = [title.format(unit=esc(unit.name))]
     shown: list[prog.Progress] = []
     for period in periods:
         rows = prog.overview(ctx.session, unit, period)
         if rows:
             lines += ["", "<b>" + esc(_capital(period_label(period))) + "</b>"]
-            lines += ["• " + _progress_line(p) for p in rows]
+            lines += ["• " + line(p) for p in rows]
             shown += rows
     if not shown:
         lines += [_no_targets(unit, periods), _contact_sentence(ctx, unit)]

@@ -76,4 +76,24 @@ def postgres_url() -> str | None:
         return None
 
 
+@pytest.fixture
+def pg_url():
+    """A fresh database on the local PostgreSQL server (dropped afterwards); skips without a server."""
+    import uuid
+
+    from sqlalchemy import text
+
+    base = postgres_url()
+    if base is None:
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    name = f"congdoan_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 from standin_fixtures import bot, demo_db, fake  # noqa: E402,F401  (end-to-end fixtures)

@@ -107,3 +107,19 @@ def say(user: FakeUser, text: str) -> list[FakeMessage]:
 
 def texts(messages: list[FakeMessage]) -> str:
     return "\n".join(m.text or m.caption or "" for m in messages)
+
+
+def province_users(fake: FakeTelegram, world: dict) -> tuple[dict[str, FakeUser], dict[str, FakeUser], FakeUser]:
+    """Chairs by unit code, officers by union code, and the staff member of a worlds.small_province."""
+    chairs = {code: fake.user(uid, started=True) for code, uid in world["chairs"].items()}
+    officers = {code: fake.user(uid, started=True) for code, uid in world["officers"].items()}
+    return chairs, officers, fake.user(world["staff"], started=True)
+
+
+def wait_until(predicate, timeout: float = 20.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
+    """Poll a condition (every 50 ms) until it holds, or fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

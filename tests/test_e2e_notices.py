@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import date
 
 import pytest
@@ -18,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot.db import make_engine, upgrade
 from bot.models import Notice, NoticeDelivery, Outbox
-from e2e import BotProcess, press, say, texts
+from e2e import BotProcess, province_users, wait_until, press, say, texts
 from worlds import small_province
 
 OPENS, DEADLINE = date(2026, 12, 1), date(2026, 12, 18)
@@ -36,20 +35,6 @@ def world_db(tmp_path):
 def start_bot(fake, url, tmp_path, **env) -> BotProcess:
     env = {"CONGDOAN_PLANNER_INTERVAL": "0", "CONGDOAN_PROGRESS_INTERVAL": "0.3", **env}
     return BotProcess(fake, url, tmp_path / "bot.log", **env).start()
-
-
-def people(fake, world):
-    chairs = {code: fake.user(uid, started=True) for code, uid in world["chairs"].items()}
-    officers = {code: fake.user(uid, started=True) for code, uid in world["officers"].items()}
-    return chairs, officers, fake.user(world["staff"], started=True)
-
-
-def wait_until(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def notice_row(url: str) -> Notice:
@@ -73,7 +58,7 @@ def compose_to_u1(staff, text: str) -> str:
 
 def test_broadcast_to_one_union_progress_report_acks_and_reminders(fake, world_db, tmp_path):
     url, world = world_db
-    chairs, officers, staff = people(fake, world)
+    chairs, officers, staff = province_users(fake, world)
     fake.block_user(world["chairs"]["G05"])
     bot = start_bot(fake, url, tmp_path, CONGDOAN_SEND_RATE="8")
     try:
@@ -153,7 +138,7 @@ def test_broadcast_to_one_union_progress_report_acks_and_reminders(fake, world_d
 
 def test_pdf_notice_arrives_as_a_document_with_its_caption(fake, world_db, tmp_path):
     url, world = world_db
-    chairs, _officers, staff = people(fake, world)
+    chairs, _officers, staff = province_users(fake, world)
     bot = start_bot(fake, url, tmp_path)
     try:
         say(staff, "/thongbao")
@@ -196,7 +181,7 @@ def test_pdf_notice_arrives_as_a_document_with_its_caption(fake, world_db, tmp_p
 
 def test_a_chair_cannot_broadcast_nor_forge_callbacks(fake, world_db, tmp_path):
     url, world = world_db
-    chairs, officers, staff = people(fake, world)
+    chairs, officers, staff = province_users(fake, world)
     bot = start_bot(fake, url, tmp_path)
     try:
         chair = chairs["G02"]
@@ -221,7 +206,7 @@ def test_a_chair_cannot_broadcast_nor_forge_callbacks(fake, world_db, tmp_path):
 
 def test_sigkill_mid_broadcast_then_restart_finishes_without_copies(fake, world_db, tmp_path):
     url, world = world_db
-    chairs, _officers, staff = people(fake, world)
+    chairs, _officers, staff = province_users(fake, world)
     bot = start_bot(fake, url, tmp_path)
     say(staff, "/thongbao")
     say(staff, "Thông báo khẩn: kiểm tra danh sách đoàn viên.")

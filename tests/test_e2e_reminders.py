@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from bot.clock import utcnow
 from bot.db import make_engine, session_scope, upgrade
 from bot.models import Outbox, Round
-from e2e import BotProcess
+from e2e import BotProcess, province_users, wait_until
 from worlds import small_province, submit_directly
 
 CONGDOAN = str(Path(sys.executable).parent / "congdoan")
@@ -45,20 +45,6 @@ def remind(url: str, at: str, *extra: str) -> str:
     return result.stdout
 
 
-def users(fake, world):
-    chairs = {code: fake.user(uid, started=True) for code, uid in world["chairs"].items()}
-    officers = {code: fake.user(uid, started=True) for code, uid in world["officers"].items()}
-    return chairs, officers, fake.user(world["staff"], started=True)
-
-
-def wait_until(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def pending(url: str) -> int:
     with Session(make_engine(url)) as s:
         return len(s.exec(select(Outbox).where(Outbox.status.in_(["pending", "sending"]))).all())
@@ -66,7 +52,7 @@ def pending(url: str) -> int:
 
 def test_missing_chairs_get_exactly_one_reminder(fake, world_db, sender_bot):
     url, world = world_db
-    chairs, _officers, _staff = users(fake, world)
+    chairs, _officers, _staff = province_users(fake, world)
     out = remind(url, "15/12/2026 09:00")
     assert "15 tin cần gửi" in out
     wait_until(lambda: pending(url) == 0, what="the outbox to drain")
@@ -91,7 +77,7 @@ def test_reminder_button_opens_the_report(fake, world_db, sender_bot):
     from e2e import press, texts
 
     url, world = world_db
-    chairs, _o, _s = users(fake, world)
+    chairs, _o, _s = province_users(fake, world)
     remind(url, "15/12/2026 09:00")
     wait_until(lambda: len(chairs["G08"].messages()) == 1)
     with session_scope(make_engine(url)) as s:  # travel back: make the round open as of today
@@ -105,7 +91,7 @@ def test_reminder_button_opens_the_report(fake, world_db, sender_bot):
 
 def test_quiet_hours_send_nothing_until_seven(fake, world_db, sender_bot):
     url, world = world_db
-    chairs, _o, _s = users(fake, world)
+    chairs, _o, _s = province_users(fake, world)
     assert "0 tin cần gửi" in remind(url, "15/12/2026 22:30")
     time.sleep(1.0)
     assert all(not u.messages() for u in chairs.values())
@@ -117,7 +103,7 @@ def test_quiet_hours_send_nothing_until_seven(fake, world_db, sender_bot):
 
 def test_officers_get_one_digest_with_exactly_their_missing_units(fake, world_db, sender_bot):
     url, world = world_db
-    chairs, officers, staff = users(fake, world)
+    chairs, officers, staff = province_users(fake, world)
     remind(url, "19/12/2026 09:00")
     wait_until(lambda: pending(url) == 0)
     fake.wait_idle()
@@ -143,7 +129,7 @@ def test_officers_get_one_digest_with_exactly_their_missing_units(fake, world_db
 
 def test_429_and_403_every_other_reminder_arrives_once(fake, world_db, sender_bot):
     url, world = world_db
-    chairs, _officers, staff = users(fake, world)
+    chairs, _officers, staff = province_users(fake, world)
     fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=3)
     fake.block_user(world["chairs"]["G09"])
     remind(url, "15/12/2026 09:00")
@@ -166,7 +152,7 @@ def test_429_and_403_every_other_reminder_arrives_once(fake, world_db, sender_bo
 
 def test_sigkill_while_draining_loses_nothing(fake, world_db, tmp_path):
     url, world = world_db
-    chairs, _o, _s = users(fake, world)
+    chairs, _o, _s = province_users(fake, world)
     fake.latency = 0.15  # slow sends so the kill lands mid-drain
     process = BotProcess(fake, url, tmp_path / "bot.log", CONGDOAN_PLANNER_INTERVAL="0").start()
     remind(url, "15/12/2026 09:00")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
 from sqlmodel import Session, SQLModel, func, select
 
 import bot.models  # noqa: F401
 from bot.db import make_engine, session_scope, upgrade
 from bot.models import Submission, Unit
-from conftest import postgres_url
 
 
 def schema_drift(engine) -> list:
@@ -31,21 +27,6 @@ def test_upgrade_is_repeatable_on_a_demo_database(demo_url):
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Unit)).one() > 300
 
-
-@pytest.fixture
-def pg_url():
-    base = postgres_url()
-    if base is None:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    name = f"congdoan_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.postgres

@@ -358,29 +358,13 @@ def test_too_long_texts_wrong_files_and_a_scheduled_time(engine, settings, world
 
 
 @pytest.fixture
-def pg_engine():
-    import uuid
-
-    from sqlalchemy import text
-
+def pg_engine(pg_url):
     from bot.db import make_engine, upgrade
-    from conftest import postgres_url
 
-    base = postgres_url()
-    if base is None:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    name = f"congdoan_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    engine = make_engine(url)
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
     yield engine
     engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.mark.postgres
