@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.config import Settings
 from bot.db import make_engine, session_scope, upgrade
@@ -76,24 +80,29 @@ def postgres_url() -> str | None:
         return None
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh database on the local PostgreSQL server (dropped afterwards); skips without a server."""
-    import uuid
-
-    from sqlalchemy import text
-
+@contextmanager
+def fresh_pg_database(prefix: str = "congdoan") -> Iterator[str]:
+    """A new database on the local PostgreSQL server, dropped afterwards; skips without a server."""
     base = postgres_url()
     if base is None:
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    name = f"congdoan_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 from standin_fixtures import bot, demo_db, fake  # noqa: E402,F401  (end-to-end fixtures)

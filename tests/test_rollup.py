@@ -33,7 +33,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from bot.db import make_engine, session_scope, upgrade
@@ -51,7 +50,7 @@ from bot.models import (
 )
 from bot.services import rollup, scoring
 from bot.services.periods import get_or_create_period
-from conftest import postgres_url
+from conftest import fresh_pg_database
 
 UTC = timezone.utc
 INDICATORS = [
@@ -135,22 +134,12 @@ def build_world(engine) -> None:
 @pytest.fixture(scope="module")
 def pg_world():
     """The hand-built province in a PostgreSQL database of its own (built once per module; read-only)."""
-    base = postgres_url()
-    if base is None:
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    name = f"rollup_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
-    pg = make_engine(url)
-    build_world(pg)
-    yield pg
-    pg.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("rollup") as url:
+        upgrade(url)
+        pg = make_engine(url)
+        build_world(pg)
+        yield pg
+        pg.dispose()
 
 
 @pytest.fixture(scope="module")
