@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "support")]
 
 from bot.nlu import INTENTS  # noqa: E402
 from nlu_cases import CASES_FILE, HOLDOUT_FILE, demo_vocabulary, evaluate, load_cases  # noqa: E402

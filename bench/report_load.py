@@ -108,6 +108,7 @@ if __name__ == "__main__" and ECHO_FLAG in sys.argv:
 
 # Everything below runs in the benchmark process only.
 sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS / "support"))
 sys.path.insert(0, str(ROOT))
 
 from standin import FakeTelegram, FakeUser  # noqa: E402

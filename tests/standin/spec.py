@@ -1,7 +1,7 @@
 """Validation of Bot API requests against the machine-readable spec (``api.min.json``).
 
-The spec lives in ``../shared/telegram-bot-api/api.min.json`` next to the repository
-root (override with the ``TELEGRAM_API_SPEC`` environment variable).  Its layout is
+The spec lives in ``tests/standin/telegram-bot-api/api.min.json``, a copy kept in the repository
+with its MIT licence (override with the ``TELEGRAM_API_SPEC`` environment variable).  Its layout is
 ``methods[NAME].fields[]`` / ``types[NAME].fields[]`` with ``name``, ``types``
 (e.g. ``["Integer", "String"]`` or ``["Array of Array of InlineKeyboardButton"]``),
 ``required`` and ``description``; union types list their members in ``subtypes``.
@@ -54,12 +54,11 @@ _URL_RE = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
 
 
 def default_spec_path() -> Path:
-    """``$TELEGRAM_API_SPEC`` or ``<repo>/../shared/telegram-bot-api/api.min.json``."""
+    """``$TELEGRAM_API_SPEC`` or the copy beside this module (``telegram-bot-api/api.min.json``)."""
     override = os.environ.get(SPEC_ENV)
     if override:
         return Path(override)
-    repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "telegram-bot-api" / "api.min.json"
+    return Path(__file__).resolve().parent / "telegram-bot-api" / "api.min.json"
 
 
 class ApiError(Exception):

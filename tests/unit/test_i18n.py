@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import CATALOG_DIR, _, translations, use_language
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 

@@ -18,6 +18,8 @@ from bot.models import Outbox, Round
 from e2e import BotProcess, province_users, wait_until
 from worlds import small_province, submit_directly
 
+pytestmark = pytest.mark.e2e
+
 CONGDOAN = str(Path(sys.executable).parent / "congdoan")
 OPENS, DEADLINE = date(2026, 12, 1), date(2026, 12, 18)
 

@@ -20,6 +20,8 @@ from bot.models import Notice, NoticeDelivery, Outbox
 from e2e import BotProcess, province_users, wait_until, press, say, texts
 from worlds import small_province
 
+pytestmark = pytest.mark.e2e
+
 OPENS, DEADLINE = date(2026, 12, 1), date(2026, 12, 18)
 U1 = [f"G{n:02d}" for n in range(1, 13)]
 

@@ -1,6 +1,9 @@
+
 """Onboarding through real HTTP: invite codes bind Telegram users to exactly one unit."""
 
 from __future__ import annotations
+
+import pytest
 
 from datetime import timedelta
 
@@ -10,6 +13,8 @@ from bot.clock import utcnow
 from bot.db import make_engine, session_scope
 from bot.models import AuditLog, ChatIdentity, Invite, Person, Role, Unit
 from bot.services import registry
+
+pytestmark = pytest.mark.e2e
 from e2e import press, say, texts
 
 

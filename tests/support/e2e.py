@@ -17,7 +17,7 @@ from pathlib import Path
 from standin import FakeTelegram, FakeUser
 from standin.server import FakeMessage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:

@@ -1,7 +1,10 @@
+
 """The staff view through real HTTP: the bot process sends the chart as a photo and the Excel file as a
 document to the Bot API stand-in, which checks every request against the specification."""
 
 from __future__ import annotations
+
+import pytest
 
 import io
 import struct
@@ -12,6 +15,8 @@ from sqlmodel import Session, func, select
 from bot.db import make_engine
 from bot.models import Role, Round, Submission
 from e2e import press, say, texts
+
+pytestmark = pytest.mark.e2e
 from worlds import bind
 
 

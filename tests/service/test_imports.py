@@ -37,7 +37,7 @@ from bot.services.imports import (
     read_table,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 HEADER = "code,name,parent_code,level,sector,type_label,contact,members\n"
@@ -503,7 +503,7 @@ def test_audit_rows_only_for_changes(tree: Engine) -> None:
 
 def test_copy_of_sample_file_keeps_working(tree: Engine, tmp_path: Path) -> None:
     """The examples/ files import cleanly on a fresh database (they are documentation)."""
-    examples = Path(__file__).parent.parent / "examples"
+    examples = Path(__file__).resolve().parents[2] / "examples"
     for name in ("units.csv", "targets.csv", "rounds.csv"):
         shutil.copy(examples / name, tmp_path / name)
     with session_scope(tree) as session:

@@ -1,6 +1,9 @@
+
 """The reporting conversation through real HTTP, with the real bot process."""
 
 from __future__ import annotations
+
+import pytest
 
 from datetime import timedelta
 
@@ -12,6 +15,8 @@ from bot.models import AuditLog, Round, Unit
 from bot.services import reporting
 from bot.clock import utcnow
 from e2e import BotProcess, press, say, texts
+
+pytestmark = pytest.mark.e2e
 from worlds import TEST_ROUND, add_test_round, bind, revisions, submitted
 
 ANSWERS = [

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bot.nlu import Intent, RoundEntry, UnitEntry, Vocabulary, parse
 
-CASES_FILE = Path(__file__).parent / "data" / "questions.tsv"
-HOLDOUT_FILE = Path(__file__).parent / "data" / "questions_holdout.tsv"
+CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "questions.tsv"
+HOLDOUT_FILE = Path(__file__).resolve().parents[1] / "data" / "questions_holdout.tsv"
 TODAY = date(2026, 11, 21)
 
 

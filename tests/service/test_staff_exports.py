@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from bot.i18n import use_language
 from bot.models import Indicator, Round, Submission, SubmissionValue, Unit
 from bot.services import charts, export_xlsx, rollup
-from test_cli import congdoan
-from test_rollup import sqlite_world, unit_id, world_template  # noqa: F401  (fixtures)
+from cli_runner import congdoan
+from rollup_world import sqlite_world, unit_id, world_template  # noqa: F401  (fixtures)
 
 
 def workbook(engine, round_code: str = "R2", root: str = "PROV") -> openpyxl.Workbook:

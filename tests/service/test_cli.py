@@ -14,17 +14,10 @@ from sqlmodel import Session, select
 
 from bot.db import make_engine
 from bot.models import Invite, Unit, UnitEvent
+from cli_runner import CONGDOAN, congdoan  # noqa: F401
 
-DATA = Path(__file__).parent / "data"
-CONGDOAN = str(Path(sys.executable).parent / "congdoan")
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def congdoan(db_url: str, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, DATABASE_URL=db_url)
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run([CONGDOAN, *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+DATA = Path(__file__).resolve().parents[1] / "data"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def count(db_url: str, table) -> int:  # type: ignore[no-untyped-def]
