@@ -76,7 +76,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import registry
+    from bot.services import cells, registry
 
     if not args.all and not args.unit_code:
         print(_("Give a unit code, or --all for every active CĐCS."), file=sys.stderr)
@@ -95,7 +95,7 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
             with out.open("w", newline="", encoding="utf-8-sig") as f:
                 writer = csv.writer(f)
                 writer.writerow(["unit_code", "unit_name", "role", "code", "link"])
-                writer.writerows(rows)
+                writer.writerows(cells.csv_row(row) for row in rows)  # a name never runs as a formula
             print(_("Wrote {n} invites to {path}.").format(n=len(rows), path=out))
             return 0
         unit = registry.unit_by_code(session, args.unit_code)

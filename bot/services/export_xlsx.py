@@ -14,11 +14,11 @@ Sheets, each with a title row, a header row frozen above the data, and widths th
 Numbers are written as numbers (never text) so they equal the database's and add up in
 Excel; number formats are the locale-neutral codes (#,##0 · 0.0% · dd/mm/yyyy hh:mm) that
 Excel displays with the reader's separators — 1.234.567 and 87,5% on a Vietnamese system.
+Names and titles that begin like a formula (=, +, -, @) are written as text (bot.services.cells).
 """
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlmodel import Session
 from bot.clock import to_local, utcnow
 from bot.i18n import _
 from bot.models import IndicatorKind, Round, Rollup
-from bot.services import reporting
+from bot.services import cells, reporting
 from bot.services.rollup import (
     GROUP_BY_UNIT,
     LATE,
@@ -234,9 +234,7 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None) -> bytes:
     for result in per_unit.indicators:
         _indicator_sheet(wb.create_sheet(result.indicator.code[:31]), per_unit, result, statuses,
                          group_names, raw)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return cells.save_workbook(wb)  # text that looks like a formula stays text
 
 
 def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult, statuses: list,

