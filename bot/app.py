@@ -60,7 +60,7 @@ def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
 
 
 class Background:
-    """The clock (planner), the outbox sender and the notices' progress messages,
+    """The planner job, the outbox sender and the notices' progress messages,
     started with the channel and stopped with it."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
@@ -74,7 +74,7 @@ class Background:
 
     async def start(self, application) -> None:  # type: ignore[no-untyped-def]
         from bot.channels.telegram import deliver, edit_text, payload_sends
-        from scheduler.clock import start_clock
+        from scheduler.planner_job import start_planner_job
         from scheduler.notice_progress import NoticeProgress
         from scheduler.sender import OutboxSender
 
@@ -93,7 +93,7 @@ class Background:
                                        interval=self.settings.progress_interval)
         self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")
         if self.settings.planner_interval > 0:
-            self.scheduler = start_clock(self.engine, self.settings.planner_interval)
+            self.scheduler = start_planner_job(self.engine, self.settings.planner_interval)
 
     async def stop(self, application) -> None:  # type: ignore[no-untyped-def]
         if self.scheduler is not None:

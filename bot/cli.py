@@ -161,7 +161,7 @@ def parse_local_datetime(text: str):  # type: ignore[no-untyped-def]
     return to_utc(datetime.combine(day, clock))
 
 
-def cmd_remind(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from bot.clock import utcnow
@@ -359,10 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--send-sundays", dest="skip_sundays", action="store_false", help=_("allow Sundays again"))
     q.set_defaults(func=cmd_round_reminders)
 
-    p = sub.add_parser("remind", help=_("run the reminder planner once and queue what is due"))
+    p = sub.add_parser("plan-reminders", aliases=["remind"],
+                       help=_("run the reminder planner once and queue what is due"))
     p.add_argument("--at", help=_("as of this local time, e.g. '17/12/2026 09:00' (default: now)"))
     p.add_argument("--dry-run", action="store_true", help=_("only print what is due; queue nothing"))
-    p.set_defaults(func=cmd_remind)
+    p.set_defaults(func=cmd_plan_reminders)
 
     p = sub.add_parser("outbox", help=_("show pending, sent and failed pushes"))
     p.set_defaults(func=cmd_outbox)

@@ -418,7 +418,7 @@ def cmd_list(ctx: Ctx, args: str) -> None:
     lines = [_("<b>Recent notices</b>")]
     rows = []
     for n, notice in enumerate(found, start=1):
-        c = notices.counts(ctx.session, notice.id)
+        c = notices.delivery_counts(ctx.session, notice.id)
         lines.append(f"{n}. <b>{esc(notice.reference)}</b> · {notices.when_label(notice)} — {esc(excerpt(notice))}")
         lines.append("   " + count_line(notice, c))
         rows.append([Option(notice.reference, f"/thongbao_ds {notice.id}")])
@@ -431,7 +431,7 @@ def excerpt(notice: Notice, size: int = 60) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def count_line(notice: Notice, c: notices.Counts) -> str:
+def count_line(notice: Notice, c: notices.DeliveryCounts) -> str:
     line = _("delivered {delivered}/{total}, failed {failed}").format(
         delivered=c.delivered, total=c.total, failed=c.failed)
     if notice.requires_ack:
@@ -445,7 +445,7 @@ def show_notice(ctx: Ctx, notice: Notice | None) -> None:
     if notice is None or not notices.can_manage(ctx.session, ctx.person, notice):
         ctx.say(_("There is no such notice among those of your union. Type /thongbao_ds to see them."))
         return
-    c = notices.counts(ctx.session, notice.id)
+    c = notices.delivery_counts(ctx.session, notice.id)
     ctx.leave()  # its buttons are versioned: valid until the next message, re-checked when pressed
     lines = [
         _("<b>Notice {ref}</b> · {when}").format(ref=esc(notice.reference), when=notices.when_label(notice)),
@@ -473,15 +473,16 @@ def show_notice(ctx: Ctx, notice: Notice | None) -> None:
     ctx.say("\n".join(lines), detail_buttons(ctx, notice, c))
 
 
-def detail_buttons(ctx: Ctx, notice: Notice, c: notices.Counts) -> list[list[Option]]:
+def detail_buttons(ctx: Ctx, notice: Notice, c: notices.DeliveryCounts) -> list[list[Option]]:
     rows = []
     if notice.requires_ack and notice.status == notices.NoticeStatus.SENT and c.acked < c.total:
-        rows.append([ctx.option(_("Remind them again"), FLOW, "remind", notice.id)])
+        rows.append([ctx.option(_("Remind them again"), FLOW, "resend", notice.id)])
     rows.append([ctx.option(_("Excel list"), FLOW, "export", notice.id)])
     return rows
 
 
-def remind(ctx: Ctx, arg: str) -> None:
+def resend(ctx: Ctx, arg: str) -> None:
+    """Send the notice again to those who have not acknowledged it."""
     notice = ctx.session.get(Notice, int(arg)) if arg.isdigit() else None
     if notice is None or not notices.can_manage(ctx.session, ctx.person, notice):
         show_notice(ctx, None)
@@ -492,7 +493,7 @@ def remind(ctx: Ctx, arg: str) -> None:
     if notice.status != notices.NoticeStatus.SENT:
         ctx.say(_("Notice {ref} is still being sent; remind once it is done.").format(ref=esc(notice.reference)))
         return
-    queued = notices.remind_unacknowledged(ctx.session, notice, person(ctx), ctx.now, ctx.actor)
+    queued = notices.resend_unacknowledged(ctx.session, notice, person(ctx), ctx.now, ctx.actor)
     ctx.leave()
     if not queued:
         ctx.say(_("Nobody needs a reminder for {ref} (everyone acknowledged, or cannot be reached).").format(
@@ -510,7 +511,7 @@ def export(ctx: Ctx, arg: str) -> None:
         return
     content = notices.export_xlsx(ctx.session, notice)
     ctx.leave()
-    buttons = [row for row in detail_buttons(ctx, notice, notices.counts(ctx.session, notice.id))
+    buttons = [row for row in detail_buttons(ctx, notice, notices.delivery_counts(ctx.session, notice.id))
                if row[0].data.split(":")[2] != "export"]  # the other actions stay at hand
     ctx.say("", buttons, numbered=False,
             file=OutFile(file_name=f"{notice.reference}.xlsx", content=content,
@@ -546,8 +547,8 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
     step = ctx.state.step
     if action == "cancel":
         cancel(ctx)
-    elif action == "remind":
-        remind(ctx, arg)
+    elif action == "resend":
+        resend(ctx, arg)
     elif action == "export":
         export(ctx, arg)
     elif ctx.state.flow != FLOW or not step:

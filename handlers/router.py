@@ -31,7 +31,7 @@ from bot.messages import Incoming, Response, response_from_json, response_to_jso
 from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
-from handlers import ask, menu, notices, onboarding, remind, report, staff
+from handlers import ask, menu, notices, onboarding, remind_now, report, staff
 from handlers.base import Ctx, parse_button
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ MEMBER_COMMANDS: dict[str, Command] = {
     "chitieu": ask.cmd_targets,
     "tiendo": ask.cmd_progress,
     "hannop": ask.cmd_deadlines,
-    "nhaclai": remind.cmd_remind_again,
+    "nhaclai": remind_now.cmd_remind_now,
     # the staff view (chairs: their own unit only; see handlers/staff.py)
     "tonghop": staff.cmd_summary,
     "xephang": staff.cmd_ranking,

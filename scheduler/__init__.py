@@ -1,1 +1,1 @@
-"""The clock of the bot: APScheduler wiring, the reminder planner and the outbox sender."""
+"""Background jobs of the bot: the reminder planner job (APScheduler), the outbox sender and notice progress."""

@@ -7,7 +7,7 @@ outbox push per reachable recipient, so a second "Gửi" (a stale button, a doub
 a redelivered update) finds nothing to flip and enqueues nothing. Outbox keys:
 
     ntc|<notice>|<person>          the notice to one recipient
-    ntc|<notice>|<person>|r<n>     the n-th reminder to those who have not acknowledged
+    ntc|<notice>|<person>|r<n>     the n-th resend to those who have not acknowledged
     ntcp|<notice>                  the sender's progress message (then edited in place)
     ntcr|<notice>                  the sender's final report
 
@@ -248,7 +248,7 @@ def sending_time(notice: Notice, now: datetime) -> datetime:
     return notice.send_at if notice.send_at is not None and notice.send_at > now else now
 
 
-def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, reminder: bool = False) -> dict:
+def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, resent: bool = False) -> dict:
     """The outbox payload of a notice as one recipient sees it (also the sender's preview).
 
     With a document: the whole text is its caption when it fits in 1024 characters;
@@ -257,7 +257,7 @@ def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, 
     """
     with use_language(lang):
         head = []
-        if reminder:
+        if resent:
             head.append(_("🔔 <b>Reminder</b>: please confirm that you have received this notice."))
         head.append(_("📢 <b>NOTICE</b> from {unit}").format(unit=esc(unit_name)))
         head.append(_("No. {ref} · {date}").format(ref=esc(notice.reference), date=format_date(when)))
@@ -315,7 +315,7 @@ def queue(session: Session, notice_id: int, sender: Person, recipients: list[Rec
     pushes: list[outbox.Push] = []
     if progress_to is not None:
         with use_language(sender.language):
-            text = progress_text(notice, Counts(total=len(recipients), failed=len(recipients) - len(reachable)))
+            text = progress_text(notice, DeliveryCounts(total=len(recipients), failed=len(recipients) - len(reachable)))
         notice.progress_text = text
         pushes.append(outbox.Push(key=progress_push_key(notice.id), kind="notice_progress", person_id=sender.id,
                                   channel=progress_to[0], chat_id=progress_to[1], payload={"text": text},
@@ -398,7 +398,7 @@ def acknowledge(session: Session, notice_id: int, person_id: int, now: datetime
 
 
 @dataclass
-class Counts:
+class DeliveryCounts:
     total: int = 0
     delivered: int = 0
     failed: int = 0
@@ -410,7 +410,7 @@ class Counts:
         return self.delivered + self.failed
 
 
-def counts(session: Session, notice_id: int) -> Counts:
+def delivery_counts(session: Session, notice_id: int) -> DeliveryCounts:
     total, delivered, acked, failed = session.execute(
         sa_select(func.count(), func.count(NoticeDelivery.delivered_at), func.count(NoticeDelivery.acked_at),
                   func.coalesce(func.sum(case((NoticeDelivery.failed == True, 1), else_=0)), 0))  # noqa: E712
@@ -421,10 +421,10 @@ def counts(session: Session, notice_id: int) -> Counts:
         .where(NoticeDelivery.notice_id == notice_id,
                col(Outbox.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
     ).scalar_one()
-    return Counts(total=total, delivered=delivered, failed=failed, acked=acked, pending=pending)
+    return DeliveryCounts(total=total, delivered=delivered, failed=failed, acked=acked, pending=pending)
 
 
-def progress_text(notice: Notice, c: Counts) -> str:
+def progress_text(notice: Notice, c: DeliveryCounts) -> str:
     text = _("📤 Notice {ref}: sent {sent}/{total}").format(ref=esc(notice.reference), sent=c.delivered,
                                                             total=c.total)
     if c.failed:
@@ -432,7 +432,7 @@ def progress_text(notice: Notice, c: Counts) -> str:
     return text
 
 
-def final_progress_text(notice: Notice, c: Counts) -> str:
+def final_progress_text(notice: Notice, c: DeliveryCounts) -> str:
     return _("✅ Notice {ref}: finished — delivered {delivered}/{total}, failed {failed}.").format(
         ref=esc(notice.reference), delivered=c.delivered, total=c.total, failed=c.failed)
 
@@ -456,7 +456,7 @@ def progress_work(session: Session, now: datetime) -> list[ProgressEdit]:
     edits: list[ProgressEdit] = []
     for notice in session.exec(select(Notice).where(Notice.status == NoticeStatus.QUEUED)
                                .order_by(Notice.id)).all():
-        c = counts(session, notice.id)
+        c = delivery_counts(session, notice.id)
         progress = session.exec(select(Outbox).where(Outbox.key == progress_push_key(notice.id))).first()
         progress_open = progress is not None and progress.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)
         shown = progress is not None and progress.status == OutboxStatus.SENT and progress.message_id
@@ -483,7 +483,7 @@ def progress_shown(session: Session, notice_id: int, text: str) -> None:
     session.execute(update(Notice).where(Notice.id == notice_id).values(progress_text=text))
 
 
-def finish(session: Session, notice: Notice, c: Counts, progress: Outbox | None, sender: Person | None,
+def finish(session: Session, notice: Notice, c: DeliveryCounts, progress: Outbox | None, sender: Person | None,
            now: datetime) -> None:
     """Mark the notice sent and queue the final report to its sender (once)."""
     flipped = session.execute(update(Notice).where(Notice.id == notice.id, Notice.status == NoticeStatus.QUEUED)
@@ -501,7 +501,7 @@ def finish(session: Session, notice: Notice, c: Counts, progress: Outbox | None,
         chat_id=channel_chat[1], payload=final_report(session, notice, c, now), not_before=now)])
 
 
-def final_report(session: Session, notice: Notice, c: Counts, now: datetime) -> dict:
+def final_report(session: Session, notice: Notice, c: DeliveryCounts, now: datetime) -> dict:
     lines = [
         _("📋 <b>Sending report: notice {ref}</b>").format(ref=esc(notice.reference)),
         _("Delivered: {delivered}/{total}").format(delivered=c.delivered, total=c.total),
@@ -629,8 +629,8 @@ def recent(session: Session, person: Person, limit: int = 10) -> list[Notice]:
     return found
 
 
-def remind_unacknowledged(session: Session, notice: Notice, by: Person, now: datetime, actor: str = "") -> int | None:
-    """Send the notice again to those who have not acknowledged it; None if a reminder is already on its way."""
+def resend_unacknowledged(session: Session, notice: Notice, by: Person, now: datetime, actor: str = "") -> int | None:
+    """Send the notice again to those who have not acknowledged it; None if a resend is already on its way."""
     rnd = notice.remind_count + 1
     claimed = session.execute(update(Notice).where(Notice.id == notice.id, Notice.remind_count == notice.remind_count)
                               .values(remind_count=rnd)).rowcount
@@ -646,7 +646,7 @@ def remind_unacknowledged(session: Session, notice: Notice, by: Person, now: dat
             continue
         lang = item.person.language
         if lang not in rendered:
-            rendered[lang] = render(notice, unit_name, notice.queued_at or now, lang, reminder=True)
+            rendered[lang] = render(notice, unit_name, notice.queued_at or now, lang, resent=True)
         pushes.append(outbox.Push(key=f"ntc|{notice.id}|{item.person.id}|r{rnd}", kind="notice",
                                   person_id=item.person.id, channel=ident.channel, chat_id=ident.chat_id,
                                   payload=rendered[lang], not_before=now))

@@ -164,7 +164,7 @@ def people_of(session: Session, unit_id: int, role: Role) -> list[tuple[Person, 
 
 @dataclass(frozen=True)
 class Due:
-    """One reminder or digest that is due (what `congdoan remind` prints)."""
+    """One reminder or digest that is due (what `congdoan plan-reminders` prints)."""
 
     push: outbox.Push
     round_code: str

@@ -95,7 +95,7 @@ _ri = RoundIndicator.__table__
 
 
 @dataclass
-class Counts:
+class Completeness:
     """Completeness counts: expected units split into on time, late and missing."""
 
     on_time: int = 0
@@ -282,8 +282,8 @@ class RoundRollup:
     root: Unit | None  # None: every unit (the national view)
     group_by: str
     groups: dict[int, Unit]  # group id → unit, in display order
-    completeness: Counts
-    completeness_by_group: dict[int, Counts]
+    completeness: Completeness
+    completeness_by_group: dict[int, Completeness]
     indicators: list[IndicatorResult]
     targets_by_holder: dict[int, dict[int, TargetSet]] = field(default_factory=dict)  # unit → indicator → targets
     chain: dict[int, list[int]] = field(default_factory=dict)  # group → holders to look targets up in
@@ -688,8 +688,8 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
 
     # 1. completeness by group, level and sector
     buckets = completeness_rows(session, rnd, root_id, group_by)
-    completeness = Counts()
-    by_group: dict[int, Counts] = defaultdict(Counts)
+    completeness = Completeness()
+    by_group: dict[int, Completeness] = defaultdict(Completeness)
     for gid, _level, _sector, status, n in buckets:
         completeness.add(status, n)
         by_group[gid].add(status, n)
@@ -848,7 +848,7 @@ def default_round(session: Session, now: datetime) -> Round | None:
 
 
 __all__ = [
-    "Counts", "Figure", "short_name", "IndicatorResult", "RoundRollup", "TargetSet", "UnitStatus", "applies", "attainment",
+    "Completeness", "Figure", "short_name", "IndicatorResult", "RoundRollup", "TargetSet", "UnitStatus", "applies", "attainment",
     "completeness_rows", "default_round", "expected_units", "rollup_round", "scope_tree",
     "unit_statuses", "round_values", "sector_label", "plan_values", "direct_rows", "ranked_rows", "GROUP_BY_CHILD", "GROUP_BY_UNIT", "ON_TIME", "LATE", "MISSING",
 ]

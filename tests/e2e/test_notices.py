@@ -190,7 +190,7 @@ def test_a_chair_cannot_broadcast_nor_forge_callbacks(fake, world_db, tmp_path):
         assert "Chỉ cán bộ LĐLĐ tỉnh" in texts(say(chair, "/thongbao"))
         say(chair, "Nội dung giả mạo")
         for version in range(0, 6):  # whatever the current version is, one of these carries it
-            for data in (f"s{version}:notice:aud:chairs", f"s{version}:notice:send", f"s{version}:notice:remind:1"):
+            for data in (f"s{version}:notice:aud:chairs", f"s{version}:notice:send", f"s{version}:notice:resend:1"):
                 chair.press_raw(data)
         fake.wait_idle()
         assert "Chỉ cán bộ LĐLĐ tỉnh" in texts(say(chair, "/thongbao_ds 1"))

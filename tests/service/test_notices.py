@@ -142,7 +142,7 @@ def test_acknowledgement_is_counted_once(engine, world):
         assert outcome2[2].replace(tzinfo=NOW.tzinfo) == NOW  # the first time is kept
         assert outcome3[0] == AckOutcome.NOT_RECIPIENT
         assert notices.acknowledge(s, 999, chair.id, NOW)[0] == AckOutcome.NOT_RECIPIENT
-        c = notices.counts(s, queued.notice.id)
+        c = notices.delivery_counts(s, queued.notice.id)
         assert (c.acked, c.total) == (1, 20)
 
 
@@ -182,8 +182,8 @@ def test_deliveries_progress_final_report_and_reminders(engine, world):
         chair14 = person_of(s, world["chairs"]["G14"])
         notices.acknowledge(s, notice_id, chair14.id, NOW)
         notice = s.get(Notice, notice_id)
-        assert notices.remind_unacknowledged(s, notice, staff, NOW) == 7
-        assert notices.remind_unacknowledged(s, notice, staff, NOW + timedelta(hours=1)) == 7
+        assert notices.resend_unacknowledged(s, notice, staff, NOW) == 7
+        assert notices.resend_unacknowledged(s, notice, staff, NOW + timedelta(hours=1)) == 7
         reminder_keys = s.exec(select(Outbox.key).where(Outbox.key.like(f"ntc|{notice_id}|%|r%"))).all()
         assert len(reminder_keys) == 14 and len(set(reminder_keys)) == 14
         assert not [k for k in reminder_keys if k.startswith(f"ntc|{notice_id}|{chair14.id}|")]
@@ -270,7 +270,7 @@ def test_chairs_cannot_broadcast_even_with_forged_buttons(engine, settings, worl
         from bot.models import ConversationState
 
         version = s.exec(select(ConversationState.version).where(ConversationState.external_id == "8001")).one()
-    for action in ("aud:chairs", "send", "preview", "remind:1", "export:1"):
+    for action in ("aud:chairs", "send", "preview", "resend:1", "export:1"):
         chat.press_data(f"s{version}:notice:{action}")
         assert "Chỉ cán bộ LĐLĐ tỉnh" in chat.text
         version += 1
@@ -381,6 +381,6 @@ def test_send_once_deliveries_and_acks_on_postgres(pg_engine):
         assert notices.acknowledge(s, queued.notice.id, chair.id, NOW)[0] == AckOutcome.RECORDED
         assert notices.acknowledge(s, queued.notice.id, chair.id, NOW)[0] == AckOutcome.ALREADY
     with Session(pg_engine) as s:
-        c = notices.counts(s, queued.notice.id)
+        c = notices.delivery_counts(s, queued.notice.id)
         assert (c.total, c.delivered, c.acked, c.failed) == (20, 20, 1, 0)
         assert len(s.exec(select(Outbox)).all()) == 21

@@ -40,7 +40,7 @@ class BotProcess:
             DATABASE_URL=self.db_url,
             CONGDOAN_POLL_TIMEOUT="2",
             PYTHONUNBUFFERED="1",
-            CONGDOAN_PLANNER_INTERVAL="0",  # tests travel in time with `congdoan remind --at`
+            CONGDOAN_PLANNER_INTERVAL="0",  # tests travel in time with `congdoan plan-reminders --at`
         )
         env.update(self.extra_env)
         return env

@@ -1,4 +1,4 @@
-"""/nhaclai: an officer or staff member reminds the units of their subtree that still owe a report."""
+"""/nhaclai: an officer or staff member reminds, right now, the units of their subtree that still owe a report."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from bot.models import Role
 from bot.services import registry, reminders, reporting
 from handlers.base import Ctx
 
-FLOW = "remind"
+FLOW = "remind_now"
 
 
-def cmd_remind_again(ctx: Ctx, args: str) -> None:
+def cmd_remind_now(ctx: Ctx, args: str) -> None:
     """/nhaclai ROUND [UNIT]: queue a reminder now for every owing CĐCS under UNIT (default: own unit)."""
     person = ctx.person
     assert person is not None

@@ -1,4 +1,4 @@
-"""The clock: APScheduler runs the reminder planner every minute inside the bot process.
+"""The planner job: APScheduler runs the reminder planner every minute inside the bot process.
 
 Schedules are data (rounds' reminder plans); the scheduler only asks "what is due as of
 now?" and the planner enqueues outbox rows under unique keys, so a missed tick is caught
@@ -36,7 +36,7 @@ async def _tick(engine: Engine) -> None:
         log.exception("planner run failed")
 
 
-def start_clock(engine: Engine, interval_seconds: int) -> AsyncIOScheduler:
+def start_planner_job(engine: Engine, interval_seconds: int) -> AsyncIOScheduler:
     """Start the planner job on the running event loop."""
     scheduler = AsyncIOScheduler(timezone=LOCAL_TZ)
     scheduler.add_job(_tick, "interval", args=[engine], seconds=interval_seconds, id="planner",
