@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 TELEGRAM_TEXT_LIMIT = 4096
 
@@ -123,33 +124,96 @@ def response_from_json(data: dict) -> Response:
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Split a long text at line breaks (then spaces) into chunks of at most `limit` characters.
+    """Split a long text into chunks of at most `limit` characters of markup.
 
-    Tags of the reply markup never span lines, so a split at a line break keeps each chunk
-    well-formed.
+    Breaks at line breaks, then spaces, and only then inside a long word — never inside
+    a tag or an entity (``&amp;``). A tag open at a break is closed at the end of the
+    chunk and opened again at the start of the next, so every chunk is well-formed.
     """
     if len(text) <= limit:
         return [text]
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
+    return list(_split(text, limit))
+
+
+_ATOM = re.compile(r"(<[^<>]*>|&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);)")
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+_Open = list[tuple[str, str]]  # open tags, outermost first: (name, the opening tag as written)
+
+
+def _atoms(text: str) -> list[str]:
+    """The text as indivisible pieces: a tag, an entity, or one character."""
+    atoms: list[str] = []
+    for i, part in enumerate(_ATOM.split(text)):
+        if i % 2:
+            atoms.append(part)
         else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return [c for c in chunks if c.strip()]
+            atoms.extend(part)
+    return atoms
+
+
+def _closers(tags: _Open) -> str:
+    return "".join(f"</{name}>" for name, _raw in reversed(tags))
+
+
+def _after(tags: _Open, atom: str) -> _Open:
+    """The open tags after one atom."""
+    tag = _TAG.match(atom) if atom.startswith("<") else None
+    if tag is None:
+        return tags
+    if not tag[1]:
+        return [*tags, (tag[2].lower(), atom)]
+    return tags[:-1] if tags and tags[-1][0] == tag[2].lower() else tags
+
+
+def _best_break(start: int, stop: int, newline: tuple[int, _Open] | None,
+                space: tuple[int, _Open] | None) -> tuple[int, _Open] | None:
+    """A line break that leaves the chunk at least half full, else a space that does, else any."""
+    half = start + (stop - start) // 2
+    for candidate, least in ((newline, half), (space, half), (newline, start), (space, start)):
+        if candidate is not None and candidate[0] > least:
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=64)  # a broadcast sizes and sends the same text for every recipient
+def _split(text: str, limit: int) -> tuple[str, ...]:
+    atoms = _atoms(text)
+    chunks: list[str] = []
+    tags: _Open = []  # open where the current chunk starts
+    i = 0
+    while i < len(atoms):
+        opening = "".join(raw for _name, raw in tags)
+        open_now = tags
+        size, closing = len(opening), len(_closers(tags))
+        newline: tuple[int, _Open] | None = None  # the last place to break, with the tags open there
+        space: tuple[int, _Open] | None = None
+        j = i
+        while j < len(atoms):
+            atom = atoms[j]
+            after = _after(open_now, atom)
+            after_closing = closing if after is open_now else len(_closers(after))
+            if size + len(atom) + after_closing > limit and j > i:
+                break
+            size += len(atom)
+            open_now, closing = after, after_closing
+            if atom == "\n":
+                newline = (j, open_now)
+            elif atom == " ":
+                space = (j, open_now)
+            j += 1
+        if j == len(atoms):
+            chunks.append(opening + "".join(atoms[i:]))
+            break
+        cut = _best_break(i, j, newline, space)
+        if cut is None:  # one long word: cut between two atoms
+            end, open_at_cut, resume = j, open_now, j
+        else:
+            end, open_at_cut, resume = cut[0], cut[1], cut[0] + 1
+            while atoms[end] == " " and resume < len(atoms) and atoms[resume] == " ":
+                resume += 1
+        chunks.append(opening + "".join(atoms[i:end]) + _closers(open_at_cut))
+        tags, i = open_at_cut, resume
+    return tuple(c for c in chunks if plain(c).strip())
 
 
 class DeliveryError(Exception):

@@ -24,7 +24,7 @@ from bot.nlu import Intent, parse
 from bot.services import progress as prog
 from bot.services import registry, reporting
 from bot.textvn import format_date, format_datetime
-from handlers.base import Ctx
+from handlers.base import Ctx, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,11 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
     question = ctx.state.data.get("question") or ""
     command = ctx.state.data.get("command")
     ctx.leave()
-    if action != "unit" or not arg.isdigit() or ctx.person is None:
+    unit_id = parse_id(arg)
+    if action != "unit" or unit_id is None or ctx.person is None:
         what_i_can_answer(ctx, ctx.unit)
         return
-    unit = ctx.session.get(Unit, int(arg))
+    unit = ctx.session.get(Unit, unit_id)
     if unit is None or unit.id not in registry.visible_unit_ids(ctx.session, ctx.person):
         _refuse_other_unit(ctx)
         return

@@ -8,6 +8,7 @@ with ``/`` is a command (menu buttons) and is valid at any time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from bot.messages import Incoming, Option, OutFile, Reply, Response
 from bot.models import ChatIdentity, ConversationState, Person, Unit
 
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+MAX_ID = 2**31 - 1  # the largest id or position a command or a button may carry (PostgreSQL's INTEGER)
+_ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass
@@ -101,13 +104,28 @@ class Ctx:
         self.state.data = {}
 
 
+def parse_id(text: str | None, *, minimum: int = 1) -> int | None:
+    """An id or a list position typed in a command or carried by a button; None if it is not one.
+
+    The one place such numbers are read: ASCII digits only (``str.isdigit`` also accepts
+    "²" and Arabic-Indic digits, which ``int`` refuses or reads), at most MAX_ID (a
+    20-digit number overflows the database driver). Callers answer None politely.
+    """
+    text = (text or "").strip()
+    if not _ASCII_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= MAX_ID else None
+
+
 def parse_button(data: str) -> tuple[int, str, str, str] | None:
     """Split versioned button data into (version, flow, action, arg); None if malformed."""
     if not data.startswith("s"):
         return None
     parts = data[1:].split(":", 3)
-    if len(parts) < 3 or not parts[0].isdigit():
+    version = parse_id(parts[0], minimum=0) if len(parts) >= 3 else None
+    if version is None:
         return None
-    version, flow, action = int(parts[0]), parts[1], parts[2]
+    flow, action = parts[1], parts[2]
     arg = parts[3] if len(parts) == 4 else ""
     return version, flow, action, arg

@@ -16,7 +16,7 @@ from bot.models import Indicator, IndicatorKind, Period, ReportDraft, Round, Sub
 from bot.services import registry, reporting
 from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
 from handlers import menu
-from handlers.base import Ctx
+from handlers.base import Ctx, parse_id
 
 FLOW = "report"
 
@@ -315,7 +315,8 @@ def cancel(ctx: Ctx) -> None:
 def on_button(ctx: Ctx, action: str, arg: str) -> None:
     """A pressed button of this flow (already checked to belong to the current step)."""
     if action == "round":
-        rnd = ctx.session.get(Round, int(arg)) if arg.isdigit() else None
+        round_id = parse_id(arg)
+        rnd = ctx.session.get(Round, round_id) if round_id is not None else None
         unit = ctx.unit
         if rnd is None or unit is None or not reporting.in_audience(ctx.session, rnd, unit):
             ctx.leave()
@@ -370,10 +371,11 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
     elif action == "pick":
         candidates = ctx.state.data.get("candidates") or []
         indicator = current_indicator(ctx, rnd, unit, draft)
-        if not arg.isdigit() or int(arg) >= len(candidates) or indicator is None:
+        chosen = parse_id(arg, minimum=0)
+        if chosen is None or chosen >= len(candidates) or indicator is None:
             ask(ctx, rnd, unit, draft)
             return
-        value = Decimal(candidates[int(arg)])
+        value = Decimal(candidates[chosen])
         checked = check_kind(value, Kind(indicator.kind))
         if isinstance(checked, Invalid):
             ask(ctx, rnd, unit, draft, note=_(INVALID_MESSAGES.get(checked.reason, INVALID_MESSAGES[Reason.NOT_A_NUMBER])))
@@ -385,10 +387,11 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
         pick_line(ctx, rnd, unit, draft)
     elif action == "line":
         indicators = indicators_of(ctx, rnd, unit)
-        if not arg.isdigit() or int(arg) >= len(indicators):
+        line = parse_id(arg, minimum=0)
+        if line is None or line >= len(indicators):
             summary(ctx, rnd, unit, draft)
             return
-        reporting.save_draft(ctx.session, draft, ctx.now, position=int(arg))
+        reporting.save_draft(ctx.session, draft, ctx.now, position=line)
         ctx.update(back_to_summary=True)
         ask(ctx, rnd, unit, draft)
     else:

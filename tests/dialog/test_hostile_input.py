@@ -1,0 +1,87 @@
+"""Hostile arguments and texts get a polite answer, never the catch-all "something went wrong"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.clock import to_utc
+from bot.messages import plain, split_text
+from bot.models import ConversationState, Role
+from dialog import CoreChat
+from standin.html_check import parse_html
+from worlds import TEST_ROUND, add_test_round, bind, small_province
+
+NOW = to_utc(datetime(2026, 12, 5, 9, 0))
+ERROR_MARK = "hệ thống vừa gặp sự cố"
+# digit-like characters str.isdigit accepts (int refuses "²"), Arabic-Indic digits, numbers past any id
+HOSTILE_NUMBERS = ["²", "³", "١٢", "12345678901234567890", str(2**31), str(2**63), "٣", "-1", "0"]
+COMMANDS = ["/nhaclai", "/tonghop", "/xephang", "/xuatexcel", "/bieudo", "/chitieu",
+            "/tiendo", "/hannop", "/baocao"]
+
+
+@pytest.fixture
+def world(engine):
+    return small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0)
+
+
+def version(engine, user_id: str) -> int:
+    with Session(engine) as s:
+        return s.exec(select(ConversationState).where(ConversationState.external_id == user_id)).one().version
+
+
+def answered_politely(chat: CoreChat) -> None:
+    response = chat.history[-1]
+    assert response.replies, "no answer"
+    assert ERROR_MARK not in chat.text and "sự cố" not in (response.toast or ""), chat.text
+
+
+def test_hostile_numbers_in_commands_are_refused_politely(engine, settings, world):
+    add_test_round(engine)
+    for user_id in (world["staff"], world["chairs"]["G01"]):
+        chat = CoreChat(engine, settings, user_id=str(user_id), channel="telegram", now=NOW)
+        for number in HOSTILE_NUMBERS:
+            for command in COMMANDS:
+                chat.send(f"{command} {number}")
+                answered_politely(chat)
+                chat.send(f"{command} {TEST_ROUND} {number}")
+                answered_politely(chat)
+
+
+def test_hostile_button_data_is_refused_politely(engine, settings, world):
+    add_test_round(engine)
+    chat = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=NOW)
+    chat.send("/menu")
+    for number in HOSTILE_NUMBERS:
+        for flow_action in ("ask:unit", "report:round",
+                            "report:pick", "report:line"):
+            chat.press_data(f"s{version(engine, chat.user_id)}:{flow_action}:{number}")
+            answered_politely(chat)
+        chat.press_data(f"s{number}:ask:unit:1")  # a hostile step version
+        answered_politely(chat)
+        assert "đã qua" in chat.text
+    chair = CoreChat(engine, settings, user_id=str(world["chairs"]["G01"]), channel="telegram", now=NOW)
+    chair.send(f"/baocao {TEST_ROUND}")
+    chair.send("1")
+    chair.send("2")
+    for number in HOSTILE_NUMBERS:
+        for action in ("pick", "line", "round"):
+            chair.press_data(f"s{version(engine, chair.user_id)}:report:{action}:{number}")
+            answered_politely(chair)
+
+
+def test_a_notice_of_4000_ampersands_can_be_previewed(engine, settings, world):
+    chat = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=NOW)
+    chat.send("/thongbao")
+    chat.send("&" * 4000)
+    chat.press("Tất cả Chủ tịch CĐCS")
+    chat.press("Xem trước")
+    assert "Số người nhận: 20" in chat.text
+    notice = chat.history[-1].replies[0].text
+    chunks = split_text(notice)
+    for chunk in chunks:  # what the channel sends: each part must parse as Telegram's HTML
+        assert len(chunk) <= 4096
+        parse_html(chunk, strict=True)
+    assert "".join(plain(c) for c in chunks).count("&") == 4000
