@@ -29,14 +29,15 @@ contact, report (the person wants to report: offer the open rounds), help, small
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.textvn import fold
 
 INTENTS = ("target", "progress", "remaining", "deadline", "submitted", "round_content",
-           "missing_units", "contact", "report", "help", "smalltalk", "unknown")
+           "missing_units", "ranking", "compare", "contact", "report", "help", "smalltalk", "unknown")
 
 # ---------------------------------------------------------------------------- vocabulary
 
@@ -79,6 +80,13 @@ ABBREVIATIONS: dict[str, str] = {
     "ntn": "nhu the nao", "vs": "voi", "mk": "minh", "mik": "minh", "mh": "minh", "hn": "hom nay",
     "ng": "nguoi", "ctcd": "chu tich cong doan", "%": "phan tram", "nvu": "nhiem vu", "ktra": "kiem tra",
     "tp": "thanh pho",
+    # unit types as officers write them
+    "th": "tieu hoc", "thcs": "trung hoc co so", "thpt": "trung hoc pho thong", "mn": "mam non",
+    "mg": "mau giao", "tyt": "tram y te", "ttyt": "trung tam y te", "bv": "benh vien", "cty": "cong ty",
+    "ubnd": "uy ban nhan dan", "hdnd": "hoi dong nhan dan", "htx": "hop tac xa",
+    "cp": "co phan", "pgd": "phong giao duc",
+    # actions
+    "kn": "ket nap", "gt": "gioi thieu", "bhxh": "bao hiem xa hoi",
 }
 
 # Words the typo corrector must know besides the vocabulary (folded). Keeping everyday
@@ -141,9 +149,20 @@ class Vocabulary:
 
     @property
     def index(self) -> "_Index":
+        """The compiled vocabulary; the same contents compile once per process (see _compiled)."""
         if self._index is None:
-            self._index = _Index(self)
+            key = (tuple((c, tuple(n)) for c, n in self.indicators), tuple(self.units), tuple(self.rounds),
+                   tuple(self.terms))
+            self._index = _compiled(key)
         return self._index
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled(key: tuple) -> "_Index":
+    """Compile a vocabulary given as a hashable key: the bot reads the vocabulary from the database
+    for every question, and compiling it (phrases, lexicon, unit keys) costs far more than parsing."""
+    indicators, units, rounds, terms = key
+    return _Index(Vocabulary([(c, list(n)) for c, n in indicators], list(units), list(rounds), list(terms)))
 
 
 @dataclass(frozen=True)
@@ -162,6 +181,15 @@ class Intent:
     unit: str | None = None
     unit_candidates: tuple[str, ...] = ()
     round: str | None = None
+    order: str | None = None  # ranking: "lowest", "highest" or "all"
+    compare: str | None = None  # comparison: "previous", "last_year" or a period code
+    unit_query: str | None = None  # words that name a unit none of the known units fits
+    weak: bool = False  # the intent was only guessed (a follow-up naming slots, or a bare question)
+
+    @property
+    def names_unit(self) -> bool:
+        """Whether the question named a unit (found, ambiguous, or not found)."""
+        return bool(self.unit or self.unit_candidates or self.unit_query)
 
 
 # ---------------------------------------------------------------------------- text helpers
@@ -175,6 +203,16 @@ _ADMIN_WORDS = {"xa", "phuong", "thi", "tran", "huyen", "tinh", "thanh", "pho", 
 # Leading words of a unit name that people often leave out.
 _TYPE_PREFIXES = (("truong",), ("co", "quan"), ("cong", "ty"), ("cong", "ty", "co", "phan"), ("cong", "ty", "tnhh"),
                   ("hop", "tac"))
+
+
+# Types of units as their names begin (folded, abbreviations expanded), longest first.
+UNIT_TYPES: tuple[tuple[str, ...], ...] = tuple(sorted((tuple(w for w in t.split() if w not in _ADMIN_WORDS) for t in (
+    "truong ptdtbt trung hoc co so", "truong trung hoc co so", "truong trung hoc pho thong", "truong tieu hoc",
+    "truong mam non", "truong mau giao", "truong", "trung hoc co so", "trung hoc pho thong", "tieu hoc", "mam non",
+    "mau giao", "ptdtbt", "tram y te", "trung tam y te", "benh vien", "uy ban nhan dan", "cong ty co phan",
+    "cong ty tnhh", "cong ty", "hop tac xa", "dien luc", "buu dien", "chi nhanh ngan hang", "ngan hang", "co quan",
+    "van phong", "phong", "so", "trung tam")), key=lambda t: -len(t)))
+_TYPES_ALONE = {("dien", "luc"), ("buu", "dien"), ("benh", "vien")}  # few enough to offer them all
 
 
 def within_one(a: str, b: str) -> bool:
@@ -209,6 +247,24 @@ def words(text: str) -> list[str]:
     return out
 
 
+_TELEX_TONE = re.compile(r"(?<=[a-z])[sfrxj]$")
+_TELEX_LETTERS = (("dd", "d"), ("aa", "a"), ("ee", "e"), ("oo", "o"), ("aw", "a"), ("ow", "o"), ("uw", "u"),
+                  ("w", "u"))
+
+
+def detelex(word: str) -> str:
+    """A word typed with the Telex keys left in ("tieens" → tien, "ddoanf" → doan, "nawm" → nam)."""
+    out = word
+    for typed, plain in _TELEX_LETTERS:
+        out = out.replace(typed, plain)
+    m = re.search(r"[sfrxj]", out[1:])
+    if m is not None:  # a tone key typed after the vowel: "tieens", "dduowcj", "chir"
+        pos = m.start() + 1
+        if pos == len(out) - 1 or out[pos - 1] in "aeiouy":
+            out = out[:pos] + out[pos + 1:]
+    return out
+
+
 class _Index:
     """The compiled vocabulary: phrases, lexicon and unit keys."""
 
@@ -239,6 +295,24 @@ class _Index:
                     if text.startswith(prefix):
                         keys.add(tuple(unit_words(text[len(prefix):])))
             self.unit_keys += [(key, unit.code) for key in keys if len(key) >= 2]
+        self.union_keys: list[tuple[tuple[str, ...], str]] = []
+        for unit in vocab.units:
+            text = fold(unit.name)
+            if unit.level != "grassroots" and text.startswith("cong doan "):
+                head = []
+                for w in words(text[len("cong doan "):]):
+                    if w in _ADMIN_WORDS:
+                        break
+                    head.append(w)
+                if head:
+                    self.union_keys.append((tuple(head), unit.code))
+        self.unit_parts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for unit in vocab.units:
+            base = tuple(unit_words(unit.name))
+            prefix = next((t for t in UNIT_TYPES if base[:len(t)] == t and len(base) > len(t)), ())
+            self.unit_parts[unit.code] = (prefix, base[len(prefix):])
+        self.indicator_ngrams = {w[i:i + n] for w, _c in self.phrases for n in range(1, len(w) + 1)
+                                 for i in range(len(w) - n + 1)}
         self.rounds = vocab.rounds
         self.round_codes = {fold(r.code): r.code for r in vocab.rounds}
         self.terms = vocab.terms
@@ -250,11 +324,15 @@ class _Index:
         lexicon.update(_KEYWORDS)
         self.lexicon = frozenset(x for x in lexicon if not x.isdigit())
         self.important = frozenset(_KEYWORDS) | {x for w, _c in self.phrases for x in w}
+        self.stop_words = self.important | _STOP_AFTER_UNIT
 
     def correct(self, word: str) -> list[str]:
         """A word as known words: itself, its single one-edit correction, or two glued words."""
         if word in self.lexicon or word.isdigit() or len(word) < 3 or word in _ROMAN:
             return [word]
+        plain = detelex(word)
+        if plain != word and (plain in self.lexicon or plain.isdigit()):
+            return [plain]
         near = [w for w in self.lexicon if abs(len(w) - len(word)) <= 1 and within_one(word, w)]
         # Prefer, in turn: a keyword with the dropped letter put back (the commonest slip on a
         # phone keyboard), a keyword with the same first letter, any word with the letter back.
@@ -275,12 +353,19 @@ class _Index:
 
 # ---------------------------------------------------------------------------- intents
 
+# Words that end a unit's name typed after its type ("trường tiểu học Pa Khoang đã nộp chưa").
+_STOP_AFTER_UNIT = frozenset("""
+da duoc cua co bao cao nop gui chua roi nhieu may quy nam thang nay ngoai truoc ket nap thu la o the sao nao
+hay khong ad a nhe vay oi ve tai trong voi so sanh dat tien do chi tieu con thieu them bn kn tang giam
+""".split())
+
 # Every word used below is added to the typo lexicon.
 _KEYWORDS = """
 chi tieu giao ke hoach muc dinh tien do dat phan tram ty le hoan thanh ket qua thuc hien con thieu
 them lai han nop chot het thoi deadline ngay nao khi bao gio luc may gui chua roi hay nhan gom
 noi dung gi mau yeu cau lien he lac dien thoai hotline email phu trach dau moi ai danh sach
 tinh hinh huong dan tro giup chao cam on cao xin hello alo thanks ok bieu quy nhiem ky nua
+thap nhat kem bet cuoi dau top xep hang so voi tang giam chenh lech cung muon du
 """.split()
 
 _CONTACT = re.compile(
@@ -294,7 +379,9 @@ _MISSING = re.compile(
     r"|\b(ai|nhung ai|con ai)( van)? (chua|khong) (nop|gui|bao cao)"
     r"|\b(cac|nhung)( [a-z]+){1,4} (chua|khong) (nop|gui|bao cao)"
     r"|\bchua (nop|gui|bao cao)\b.{0,30}\b((don vi|co so) nao|nhung (don vi|co so|ai)|la ai|danh sach)"
-    r"|\b(danh sach|tinh hinh) (nop|gui|bao cao|cac don vi|don vi|chua)")
+    r"|\b(danh sach|tinh hinh) (nop|gui|bao cao|cac don vi|don vi|chua)"
+    r"|\b(bao nhieu|may) (don vi|co so|cong doan co so)( [a-z]+){0,3} (nop|gui|bao cao)\b"
+    r"|\b(nop|gui|bao cao) (du|het|day du) (chua|roi|khong)\b")
 _DEADLINE = re.compile(
     r"\b(han (nop|chot|cuoi|bao cao|gui|la|den)|het han|thoi han|deadline|dead line|con han"
     r"|(may|bao nhieu) ngay nua)\b|^(han|han nop)\b"
@@ -343,7 +430,7 @@ _NOT_JUST_TARGET = re.compile(
     r"|duoc bao nhieu|bao nhieu roi|ket qua|vuot|den nay|hien nay)\b")
 _HELP = re.compile(
     r"\b(huong dan|tro giup|giup gi|lam duoc (nhung )?gi|hoi duoc (nhung )?gi|hoi (nhung )?gi|ban la ai"
-    r"|co the (hoi|lam) (nhung )?gi|biet (lam )?gi|chuc nang|dung de (lam )?gi|de lam gi)\b"
+    r"|giup (duoc )?(gi|nhung gi)|co the (hoi|lam) (nhung )?gi|biet (lam )?gi|chuc nang|dung de (lam )?gi|de lam gi)\b"
     r"|^(help|menu|giup|giup toi|giup minh)$")
 _SMALLTALK = re.compile(
     r"^(xin )?(chao|hello|hi|alo|cam on|thanks|thank you|ok|oke|okay|vang|da|uh|um|tot|hay qua)\b"
@@ -353,6 +440,39 @@ _OFF_TOPIC = re.compile(
     r"\b(lam sao|lam the nao|the nao de|nhu the nao de|thu tuc|cach (nao|de|tinh)|quy dinh|bo luat|luat cong doan"
     r"|nghi dinh|thong tu|muc dong|dong bao nhieu|tai sao|vi sao|che do|om dau|thai san|bao hiem|tro cap"
     r"|luong co so|tien luong|muc luong|nghi phep|nghi huu|huu tri|ho tro gi|mat khau)\b|\bla gi$")
+# Rules of law, rates fixed by regulation, procedures: never a unit's data (checked first).
+_REGULATION = re.compile(
+    r"\b(quy luong|trich nop|trich|muc dong|phai dong|doanh nghiep dong|dong (bao nhieu|may) phan tram"
+    r"|phan tram (tien )?luong|luong co so|luong toi thieu|thu tuc|quy dinh|dieu le|(?<!phap )luat|nghi dinh"
+    r"|thong tu|dieu kien (de|duoc|ket nap)|mien dong|cach tinh|tinh (nhu )?the nao|duoc tinh|che do|tro cap"
+    r"|thai san|om dau|nghi huu|huu tri|giu lai|(duoc )?chia (the nao|nhu the nao|ty le)|toi da (la )?(bao nhieu|may)|ho so"
+    r"|khen thuong|giai the|bao hiem)\b")
+# "so với …", "tăng hay giảm": one period against another.
+_COMPARE = re.compile(
+    r"\b(so voi|tang hay giam|giam hay tang|tang (bao nhieu|may|them|len)|giam (bao nhieu|may|di|xuong)"
+    r"|chenh lech|nhieu hon hay it hon|it hon hay nhieu hon|hon hay kem|kem hay hon|cung ky)\b")
+_NOT_COMPARE = re.compile(r"\bso voi (chi tieu|ke hoach|muc tieu|yeu cau|dinh muc)\b")
+_LOWEST = re.compile(r"\b(thap nhat|it nhat|kem nhat|cham nhat|dung cuoi|dung bet|bet nhat|xep cuoi|cuoi bang"
+                     r"|thap hon het)\b")
+_HIGHEST = re.compile(r"\b(cao nhat|nhieu nhat|tot nhat|dan dau|dung dau|xep dau|dau bang|top|cao hon het)\b")
+_RANK_ALL = re.compile(r"\b(xep hang|bang xep hang|thu hang|xep thu|thu tu thi dua|xep loai thi dua)\b")
+# "phải đạt ít nhất bao nhiêu" asks a minimum, not which unit is last
+_NOT_RANKING = re.compile(r"\b(it nhat|toi thieu|cao nhat|nhieu nhat|toi da)( la)? (bao nhieu|may|la)\b(?!.*\bnao\b)")
+
+
+def ranking_order(s: str) -> str | None:
+    """"lowest", "highest" or "all" when a normalised question asks for a ranking, else None."""
+    if _NOT_RANKING.search(s):
+        return None
+    if _LOWEST.search(s):
+        return "lowest"
+    if _HIGHEST.search(s):
+        return "highest"
+    if _RANK_ALL.search(s):
+        return "all"
+    return None
+
+
 # Words that put a question without an indicator ("kết quả thế nào?") in the bot's domain.
 _DOMAIN = re.compile(r"\b(chi tieu|bao cao|don vi|thi dua|nhiem vu|so lieu)\b")
 
@@ -360,8 +480,14 @@ _DOMAIN = re.compile(r"\b(chi tieu|bao cao|don vi|thi dua|nhiem vu|so lieu)\b")
 def _intent_name(s: str, has_subject: bool, has_period: bool) -> str:
     """The intent of a normalised question (words joined by spaces): the first rule that fires."""
     domain = has_subject or bool(_DOMAIN.search(s))
+    if _REGULATION.search(s):
+        return "unknown"
     if _CONTACT.search(s):
         return "contact"
+    if _COMPARE.search(s) and not _NOT_COMPARE.search(s):
+        return "compare"
+    if ranking_order(s) is not None:
+        return "ranking"
     if _MISSING.search(s):
         return "missing_units"
     if _DEADLINE.search(s) and not _SUBMITTED_WHEN.search(s):
@@ -404,6 +530,8 @@ def _year_from(s: str, today: date) -> int | None:
         # "năm tôi gửi" is "the year report I sent" (tôi and tới fold alike)
         (r"\bnam (sau|toi(?! (gui|nop|da|bao|co|chua|duoc|lam|can|phai|muon|xem|hoi)))\b", 1),
     )
+    if re.search(r"\bda\b.*\bnam roi$", s):
+        s = s[:-len(" roi")]
     for pattern, delta in patterns:
         if re.search(pattern, s):
             return today.year + delta
@@ -518,9 +646,15 @@ def _strip_union_words(tokens: list[str]) -> list[str]:
     return out
 
 
-def _find_units(tokens: list[str], index: _Index) -> tuple[list[str], set[int]]:
-    """Codes of the units whose names appear in the words (the longest name; several if tied),
-    and the positions of the words that named them."""
+def _find_units(tokens: list[str], index: _Index) -> tuple[list[str], set[int], str | None]:
+    """Units named in the words: (codes, positions of the naming words, words naming no known unit).
+
+    First a whole name (without "xã", "huyện", "CĐCS", and with "Trường", "Công ty" … optional):
+    the longest wins, several if tied. Else a part of a name after its type ("Tả Lèng" of
+    "Trường Mầm non Tả Lèng"): every unit with the longest such part, narrowed by the types the
+    question names ("MN", "trường", "TYT"). A type followed by a name that fits nothing
+    ("trường tiểu học Pa Khoang") is returned as the words that named no unit.
+    """
     union = set()
     for i in range(len(tokens) - 1):
         if tokens[i:i + 2] == ["cong", "doan"]:
@@ -541,7 +675,159 @@ def _find_units(tokens: list[str], index: _Index) -> tuple[list[str], set[int]]:
                 codes.add(code)
                 spans.update(range(kept[start][0], kept[start + n - 1][0] + 1))
                 break
-    return sorted(codes), spans
+    if not codes:
+        for key, code in index.union_keys:  # "Công đoàn Viên chức (tỉnh)": only after "công đoàn"
+            n = len(key)
+            for start in range(len(tokens) - n - 1):
+                if tokens[start:start + 2] == ["cong", "doan"] and tuple(tokens[start + 2:start + 2 + n]) == key:
+                    codes.add(code)
+                    spans.update(range(start, start + 2 + n))
+    if codes:
+        return sorted(codes), spans, None
+    return _find_units_by_part(kept, index)
+
+
+def _type_spans(words_only: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Unit types named in the words: (start, end, type phrase), longest first, without overlaps."""
+    found: list[tuple[int, int, tuple[str, ...]]] = []
+    used: set[int] = set()
+    for phrase in UNIT_TYPES:
+        n = len(phrase)
+        for start in range(len(words_only) - n + 1):
+            if tuple(words_only[start:start + n]) == phrase and not used.intersection(range(start, start + n)):
+                used.update(range(start, start + n))
+                found.append((start, start + n, phrase))
+    return sorted(found)
+
+
+def _find_units_by_part(kept: list[tuple[int, str]], index: _Index) -> tuple[list[str], set[int], str | None]:
+    words_only = [w for _i, w in kept]
+    types = _type_spans(words_only)
+    best = 0
+    codes: set[str] = set()
+    span: tuple[int, int] = (0, 0)
+    for code, (_prefix, core) in index.unit_parts.items():
+        length, start = _longest_common_run(words_only, core)
+        run = tuple(words_only[start:start + length])
+        if length < best or not run or (length < 2 and length < len(core)) or run in index.indicator_ngrams:
+            continue
+        if length > best:
+            best, codes, span = length, set(), (start, start + length)
+        codes.add(code)
+    if codes:
+        named_types = [phrase for s0, e0, phrase in types if e0 <= span[0] or s0 >= span[1]]
+        fitting = [c for c in codes if all(_contains_seq(index.unit_parts[c][0], t) for t in named_types)]
+        positions = {kept[i][0] for i in range(span[0], span[1])}
+        positions |= {kept[i][0] for s0, e0, _p in types for i in range(s0, e0)}
+        if fitting:
+            return sorted(fitting), positions, None
+        return [], positions, " ".join(words_only[types[0][0]:span[1]] if types else words_only[span[0]:span[1]])
+    for start, end, phrase in types:
+        name = []
+        for w in words_only[end:end + 4]:
+            if w in index.stop_words:
+                break
+            name.append(w)
+        if not name or (phrase == ("truong",) and name[0] in index.lexicon):
+            continue
+        if len(phrase) == 1 and phrase[0] in ("so", "phong"):
+            continue
+        positions = {kept[i][0] for i in range(start, end + len(name))}
+        return [], positions, " ".join(phrase + tuple(name))
+    for start, end, phrase in types:  # "điện lực nộp chưa": every unit of a rare type
+        if phrase in _TYPES_ALONE and (start == 0 or words_only[start - 1] not in ("cac", "nhung")):
+            of_type = [c for c, (prefix, _core) in index.unit_parts.items() if _contains_seq(prefix, phrase)]
+            if 1 < len(of_type) <= 8:
+                return sorted(of_type), {kept[i][0] for i in range(start, end)}, None
+    return [], set(), None
+
+
+def _longest_common_run(query: list[str], core: tuple[str, ...]) -> tuple[int, int]:
+    """Length and start (in the query) of the longest run of words the query shares with a name part."""
+    best, where = 0, 0
+    for i in range(len(query)):
+        for j in range(len(core)):
+            n = 0
+            while i + n < len(query) and j + n < len(core) and query[i + n] == core[j + n]:
+                n += 1
+            if n > best:
+                best, where = n, i
+    return best, where
+
+
+def _contains_seq(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
+    n = len(inner)
+    return any(outer[i:i + n] == inner for i in range(len(outer) - n + 1))
+
+
+# Chat tails that never change the meaning, taken off the end of a question.
+_TAILS = {"ad", "admin", "oi", "nhe", "nha", "a", "ah", "ak", "vay", "voi", "di", "the", "khong"}
+_KEEP_BEFORE_TAIL = {"chua", "roi", "duoc", "phai", "dung"}  # "… rồi à", "… chưa vậy": the tail stays after them
+# "Dạ" (yes, politely) opens a sentence before a pronoun or a request; otherwise "da" is "đã".
+_DA_PARTICLE = re.compile(r"^da (cho|em|toi|anh|chi|thua|vang|minh|con|xin|ad|vay|a)\b")
+_FOLLOW_UP = re.compile(r"^(the |vay |con |the con |vay con )?con\b|\bthi sao$|^the con\b|^vay con\b|^the thi\b")
+# "tt" is "tuyên truyền" next to these words (else it is "thị trấn", a place word)
+_TT_BEFORE = {"chinh", "phap", "cho", "duoc", "nguoi", "doan", "chu", "nghi", "ve", "quy", "dv"}
+_TT_AFTER = {"le", "tieu", "do", "da", "qua"}
+
+
+def _strip_tails(tokens: list[str]) -> list[str]:
+    out = list(tokens)
+    while len(out) > 1 and out[-1] in _TAILS:
+        if out[-1] in ("khong", "voi", "di", "the") and len(out) > 1:
+            break  # "có … không", "với", "đi", "thế" can carry meaning; only end particles go
+        out.pop()
+    return out
+
+
+def _normalise_tokens(tokens: list[str], raw: str) -> list[str]:
+    """Tails off, a leading "dạ" off, "tt" read as "tuyên truyền" where it is."""
+    tokens = _strip_tails(tokens)
+    joined = " ".join(tokens)
+    raw_start = raw.strip().lower()
+    if tokens[:1] == ["da"] and (raw_start.startswith("dạ") or _DA_PARTICLE.match(joined)) and len(tokens) > 1:
+        tokens = tokens[1:]
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if token == "tt":
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            before = tokens[i - 1] if i else ""
+            if after in _TT_BEFORE or before in _TT_AFTER or not after:
+                out += ["tuyen", "truyen"]
+                continue
+        out.append(token)
+    return out
+
+
+# Words after "so với" that name the other period relative to the asked one.
+_PREVIOUS = re.compile(r"^(quy|nam|ky|dot|thang|lan|nua nam|6 thang|sau thang) (truoc|ngoai|vua qua|roi)\b"
+                       r"|^(ky|lan|dot) truoc\b")
+_SAME_LAST_YEAR = re.compile(r"^cung ky( (cua )?(nam|quy) (truoc|ngoai|roi))?\b")
+_PERIOD_PHRASE = re.compile(
+    r"^(quy (1|2|3|4|i|ii|iii|iv|mot|hai|ba|bon|nay|truoc)|(6|sau) thang (dau|cuoi)|nua (dau|cuoi|sau) nam"
+    r"|nam (20\d\d|nay|ngoai|truoc)|20\d\d)( nam (20\d\d|nay|ngoai|truoc)| 20\d\d)?\b")
+
+
+def _compare_slot(s: str) -> tuple[str | None, str]:
+    """The other period of a comparison ("previous", "last_year" or a phrase to read as a period)
+    and the question without it (where the asked period is read)."""
+    if _SAME_LAST_YEAR.search(s) or re.search(r"\bcung ky\b", s):
+        m = re.search(r"\bcung ky( (cua )?(nam|quy) (truoc|ngoai|roi))?\b", s)
+        assert m is not None
+        return "last_year", s[:m.start()] + s[m.end():]
+    marks = [m for m in re.finditer(r"\b(so voi|hon)\b ?", s)]
+    if not marks:
+        return "previous", s
+    m = marks[-1] if marks[-1][1] == "so voi" or not any(x[1] == "so voi" for x in marks) else \
+        [x for x in marks if x[1] == "so voi"][-1]
+    side = s[m.end():]
+    found = _PREVIOUS.match(side)
+    if found:
+        return "previous", s[:m.end()] + side[found.end():]
+    found = _PERIOD_PHRASE.match(side)
+    if found:
+        return "period:" + found.group(0), s[:m.end()] + side[found.end():]
+    return "previous", s
 
 
 def parse(text: str, vocab: Vocabulary, today: date) -> Intent:
@@ -568,20 +854,89 @@ def parse(text: str, vocab: Vocabulary, today: date) -> Intent:
         tokens.extend(index.correct(word))
     # a correction may have produced an abbreviation's parts; expand once more
     tokens = [w for t in tokens for w in ABBREVIATIONS.get(t, t).split()]
+    if tokens:
+        tokens = _normalise_tokens(tokens, text)
     s = " ".join(tokens)
-    period = parse_period(s, today, index.terms)
+    compare: str | None = None
+    period_text = s
+    if _COMPARE.search(s) and not _NOT_COMPARE.search(s):
+        compare, period_text = _compare_slot(s)
+        if compare.startswith("period:"):
+            compare = parse_period(compare[len("period:"):], today, index.terms) or "previous"
+    period = parse_period(period_text, today, index.terms)
     candidates: list[str] = []
     unit_span: set[int] = set()
+    unit_query: str | None = None
     if unit_code is None:
-        candidates, unit_span = _find_units(tokens, index)
+        candidates, unit_span, unit_query = _find_units(tokens, index)
         if len(candidates) == 1:
             unit_code = candidates[0]
             candidates = []
     indicators = _find_indicators(tokens, index, unit_span)
     if round_code is not None and period is None:
         period = next((r.period for r in index.rounds if r.code == round_code), None)
-    has_subject = bool(indicators or unit_code or candidates or round_code)
+    has_subject = bool(indicators or unit_code or candidates or round_code or unit_query)
     name = _intent_name(s, has_subject, period is not None)
+    weak = False
+    follow = bool(_FOLLOW_UP.search(s)) and bool(has_subject or period or compare)
+    if follow and name in ("progress", "unknown", "smalltalk", "help", "target") and not _explicit(s):
+        name, weak = "progress", True
+    elif name == "unknown" and _BARE_PROGRESS.search(s):
+        name, weak = "progress", True  # "được bao nhiêu rồi?": about what was asked before
+    elif name == "progress" and not _PROGRESS.search(s) and not _TARGET.search(s):
+        weak = True  # only a subject was named
     if name in ("unknown", "smalltalk", "help"):
         return Intent(name)
-    return Intent(name, tuple(indicators), period, unit_code, tuple(candidates), round_code)
+    return Intent(name, tuple(indicators), period, unit_code, tuple(candidates), round_code,
+                  order=ranking_order(s) if name == "ranking" else None,
+                  compare=compare if name == "compare" else None, unit_query=unit_query, weak=weak)
+
+
+_BARE_PROGRESS = re.compile(r"^(da )?(dat )?(duoc|lam duoc|thu duoc) (bao nhieu|may)( roi)?$|^bao nhieu roi$")
+
+
+def _explicit(s: str) -> bool:
+    """Whether a follow-up carries its own intent words ("còn thiếu bao nhiêu", "còn cao nhất")."""
+    return bool(_REMAINING_STRONG.search(s) or ranking_order(s) or _SUBMITTED.search(s) or _MISSING.search(s)
+                or _DEADLINE.search(s) or (_COMPARE.search(s) and not _NOT_COMPARE.search(s))
+                or re.search(r"\b(chi tieu|tien do|dat duoc|duoc bao nhieu)\b", s))
+
+
+# ---------------------------------------------------------------------------- follow-ups
+
+CARRY_INTENTS = ("target", "progress", "remaining", "submitted", "missing_units", "ranking", "compare")
+
+
+def context_of(intent: Intent) -> dict:
+    """What a question leaves for the next one (JSON-friendly)."""
+    return {"intent": intent.name, "indicators": list(intent.indicators), "period": intent.period,
+            "unit": intent.unit, "order": intent.order, "compare": intent.compare}
+
+
+def follow_up(intent: Intent, context: dict | None) -> Intent:
+    """Complete a question with the context of the previous one, replacing only what it names.
+
+    A question that names only a period, an indicator or a unit ("còn quý 3 thì sao?", "thế còn
+    quỹ xã hội?") asks the previous question again about it; a question with its own intent but
+    no subject ("còn thiếu bao nhiêu?", "còn cao nhất?") takes the previous subject.
+    """
+    if not context or intent.name not in CARRY_INTENTS or context.get("intent") not in CARRY_INTENTS:
+        return intent
+    bare = not (intent.indicators or intent.period or intent.names_unit or intent.round)
+    if not intent.weak and not bare:
+        return intent
+    name = context["intent"] if intent.weak else intent.name
+    changes: dict = {"name": name, "weak": False}
+    if not intent.indicators:
+        changes["indicators"] = tuple(context.get("indicators") or ())
+    if not intent.period and not intent.round:
+        changes["period"] = context.get("period")
+    if not intent.names_unit:
+        changes["unit"] = context.get("unit")
+    if name == "ranking":
+        changes["order"] = intent.order or context.get("order") or "all"
+    if name == "compare":
+        changes["compare"] = intent.compare or context.get("compare") or "previous"
+    return replace(intent, **changes)
+
+

@@ -140,6 +140,9 @@ def answer(ctx: Ctx, text: str) -> bool:
     if intent.name == "contact":  # whom to call is not a unit's data: always the person's own chain
         answer_contact(ctx, intent, unit)
         return True
+    if intent.name not in ANSWERS:
+        cannot_answer(ctx, unit)
+        return True
     subject = _subject(ctx, intent, text)
     if subject is None:
         return True
