@@ -1,0 +1,143 @@
+"""Notices (thông báo, công văn): who gets them, the send-once enqueue, deliveries,
+acknowledgements, progress and the reports staff read afterwards.
+
+A notice is composed as a draft row; "Gửi" flips it from draft to queued with a guarded
+UPDATE and, in the same transaction, writes one NoticeDelivery per recipient and one
+outbox push per reachable recipient, so a second "Gửi" (a stale button, a double press,
+a redelivered update) finds nothing to flip and enqueues nothing. Outbox keys:
+
+    ntc|<notice>|<person>          the notice to one recipient
+    ntc|<notice>|<person>|r<n>     the n-th resend to those who have not acknowledged
+    ntcp|<notice>                  the sender's progress message (then edited in place)
+    ntcr|<notice>                  the sender's final report
+
+The audience is always cut to the sender's visible subtree, whatever the stored choice
+says. Texts are rendered per recipient language; the preview uses the same function.
+
+One job per module: `common` (limits, statuses, audience kinds), `audience`,
+`compose` (drafts, rendering), `sending` (queue, deliveries, resend), `acknowledgements`,
+`progress` (delivery counts, progress message, final report), `tracking` (who got it), `export`
+(the workbook). This package re-exports the public names.
+"""
+
+from bot.services.notices.acknowledgements import (
+    acknowledge,
+    AckOutcome,
+)
+from bot.services.notices.audience import (
+    best_identities,
+    describe_audience,
+    Recipient,
+    resolve_audience,
+    sectors_present,
+    units_by_codes,
+    upper_unions,
+    visible_units,
+)
+from bot.services.notices.common import (
+    AudienceKind,
+    BROADCASTERS,
+    can_broadcast,
+    CAPTION_LIMIT,
+    CHUNK,
+    chunks,
+    DOCUMENT_EXTENSIONS,
+    FAILED_LISTED,
+    is_document,
+    MAX_BODY,
+    NoticeStatus,
+    sector_label,
+    SECTOR_LABELS,
+)
+from bot.services.notices.compose import (
+    cancel_draft,
+    render,
+    save_draft,
+    sender_unit_name,
+    sending_time,
+)
+from bot.services.notices.export import (
+    export_xlsx,
+)
+from bot.services.notices.progress import (
+    DeliveryCounts,
+    delivery_counts,
+    duration,
+    final_progress_text,
+    final_report,
+    finish,
+    progress_push_key,
+    progress_shown,
+    progress_text,
+    progress_work,
+    ProgressEdit,
+)
+from bot.services.notices.sending import (
+    queue,
+    Queued,
+    record_delivery,
+    resend_unacknowledged,
+)
+from bot.services.notices.tracking import (
+    can_manage,
+    group_by_union,
+    not_acknowledged,
+    recent,
+    recipients_of,
+    RecipientStatus,
+    when_label,
+)
+
+__all__ = [
+    "AckOutcome",
+    "AudienceKind",
+    "BROADCASTERS",
+    "CAPTION_LIMIT",
+    "CHUNK",
+    "DeliveryCounts",
+    "DOCUMENT_EXTENSIONS",
+    "FAILED_LISTED",
+    "MAX_BODY",
+    "NoticeStatus",
+    "ProgressEdit",
+    "Queued",
+    "Recipient",
+    "RecipientStatus",
+    "SECTOR_LABELS",
+    "acknowledge",
+    "best_identities",
+    "can_broadcast",
+    "can_manage",
+    "cancel_draft",
+    "chunks",
+    "delivery_counts",
+    "describe_audience",
+    "duration",
+    "export_xlsx",
+    "final_progress_text",
+    "final_report",
+    "finish",
+    "group_by_union",
+    "is_document",
+    "not_acknowledged",
+    "progress_push_key",
+    "progress_shown",
+    "progress_text",
+    "progress_work",
+    "queue",
+    "recent",
+    "recipients_of",
+    "record_delivery",
+    "resend_unacknowledged",
+    "render",
+    "resolve_audience",
+    "save_draft",
+    "sector_label",
+    "sectors_present",
+    "sender_unit_name",
+    "sending_time",
+    "units_by_codes",
+    "upper_unions",
+    "visible_units",
+    "when_label",
+]

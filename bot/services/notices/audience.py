@@ -1,0 +1,122 @@
+"""Who a notice goes to: the audience choices, cut to the sender's subtree, in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from bot.i18n import _
+from bot.messages import esc
+from bot.models import ChatIdentity, Level, Person, Role, Unit
+from bot.services import registry
+from bot.services.notices.common import AudienceKind, SECTOR_LABELS, chunks, sector_label
+
+
+@dataclass
+class Recipient:
+    person: Person
+    unit: Unit
+    identity: ChatIdentity | None
+
+    @property
+    def reachable(self) -> bool:
+        return self.identity is not None and self.identity.reachable
+
+
+def visible_units(session: Session, sender: Person) -> dict[int, Unit]:
+    """The active units the sender may address, by id."""
+    visible = registry.visible_unit_ids(session, sender)
+    units = session.exec(select(Unit).where(Unit.active == True)).all()  # noqa: E712
+    return {u.id: u for u in units if u.id in visible}
+
+
+def upper_unions(session: Session, sender: Person) -> list[Unit]:
+    """Upper-level unions within the sender's subtree, by code."""
+    return sorted((u for u in visible_units(session, sender).values() if u.level == Level.UPPER),
+                  key=lambda u: u.code)
+
+
+def sectors_present(session: Session, sender: Person) -> list[str]:
+    found = {u.sector for u in visible_units(session, sender).values()
+             if u.level == Level.GRASSROOTS and u.sector}
+    return [s for s in SECTOR_LABELS if s in found] + sorted(found - set(SECTOR_LABELS))
+
+
+def units_by_codes(session: Session, sender: Person, codes: list[str]) -> tuple[list[Unit], list[str]]:
+    """The visible units named by codes (any case), and the codes that name none of them."""
+    by_code = {u.code.upper(): u for u in visible_units(session, sender).values()}
+    found, unknown = [], []
+    for code in codes:
+        unit = by_code.get(code.upper())
+        if unit is None:
+            unknown.append(code)
+        elif unit not in found:
+            found.append(unit)
+    return found, unknown
+
+
+def resolve_audience(session: Session, sender: Person, audience: dict) -> list[Recipient]:
+    """The people a notice goes to: never outside the sender's subtree, never the sender."""
+    units = visible_units(session, sender)
+    kind = audience.get("kind")
+    grassroots = {i for i, u in units.items() if u.level == Level.GRASSROOTS}
+    roles: tuple[str, ...] = (Role.CHAIR,)
+    if kind == AudienceKind.CHAIRS:
+        unit_ids = grassroots
+    elif kind == AudienceKind.UNIONS:
+        chosen = [int(i) for i in audience.get("units", []) if int(i) in units
+                  and units[int(i)].level == Level.UPPER]
+        under: set[int] = set()
+        for union_id in chosen:
+            under |= registry.subtree_ids(session, union_id)
+        unit_ids = grassroots & under
+    elif kind == AudienceKind.SECTOR:
+        wanted = audience.get("sector")
+        unit_ids = {i for i in grassroots if units[i].sector == wanted}
+    elif kind == AudienceKind.OFFICERS:
+        unit_ids, roles = set(units), (Role.OFFICER,)
+    elif kind == AudienceKind.UNITS:
+        found, _unknown = units_by_codes(session, sender, list(audience.get("codes", [])))
+        unit_ids, roles = {u.id for u in found}, (Role.CHAIR, Role.OFFICER)
+    else:
+        return []
+    people: list[Person] = []
+    for chunk in chunks(sorted(unit_ids)):
+        people += session.exec(select(Person).where(
+            col(Person.unit_id).in_(chunk), col(Person.role).in_(roles), Person.active == True,  # noqa: E712
+            Person.id != sender.id)).all()
+    identities = best_identities(session, [p.id for p in people])
+    recipients = [Recipient(p, units[p.unit_id], identities.get(p.id)) for p in people]
+    recipients.sort(key=lambda r: (r.unit.code, r.person.id))
+    return recipients
+
+
+def best_identities(session: Session, person_ids: list[int]) -> dict[int, ChatIdentity]:
+    """One chat account per person: a reachable one first, Telegram before other channels."""
+    best: dict[int, ChatIdentity] = {}
+    for chunk in chunks(person_ids):
+        for ident in session.exec(select(ChatIdentity).where(col(ChatIdentity.person_id).in_(chunk))).all():
+            rank = (ident.reachable, ident.channel == "telegram", -ident.id)
+            current = best.get(ident.person_id)
+            if current is None or rank > (current.reachable, current.channel == "telegram", -current.id):
+                best[ident.person_id] = ident
+    return best
+
+
+def describe_audience(session: Session, audience: dict) -> str:
+    """The audience in words, in the current language."""
+    kind = audience.get("kind")
+    if kind == AudienceKind.CHAIRS:
+        return _("all CĐCS chairs")
+    if kind == AudienceKind.UNIONS:
+        units = [session.get(Unit, int(i)) for i in audience.get("units", [])]
+        names = ", ".join(esc(u.name) for u in units if u is not None)
+        return _("the CĐCS chairs under {unions}").format(unions=names)
+    if kind == AudienceKind.SECTOR:
+        return _("the CĐCS chairs of the sector: {sector}").format(sector=esc(sector_label(audience.get("sector"))))
+    if kind == AudienceKind.OFFICERS:
+        return _("all officers of upper-level unions")
+    if kind == AudienceKind.UNITS:
+        return _("the people of the units {codes}").format(codes=esc(", ".join(audience.get("codes", []))))
+    return "—"

@@ -1,0 +1,123 @@
+"""Send once: flip the draft to queued and enqueue every push; record deliveries; resend to the unacknowledged.
+
+Outbox keys: ntc|<notice>|<person> (the notice), ntc|<notice>|<person>|r<n> (n-th resend)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select as sa_select, update
+from sqlmodel import Session, col
+
+from bot.i18n import use_language
+from bot.models import Notice, NoticeDelivery, Outbox, Person
+from bot.services import audit, outbox
+from bot.services.notices.audience import Recipient
+from bot.services.notices.common import NoticeStatus, chunks
+from bot.services.notices.compose import render, sender_unit_name, sending_time
+from bot.services.notices.progress import DeliveryCounts, progress_push_key, progress_text
+from bot.services.notices.tracking import not_acknowledged
+
+
+@dataclass
+class Queued:
+    notice: Notice
+    total: int
+    reachable: int
+    when: datetime
+
+
+def queue(session: Session, notice_id: int, sender: Person, recipients: list[Recipient], *,
+          progress_to: tuple[str, str] | None, now: datetime, actor: str = "") -> Queued | None:
+    """Flip the draft to queued and enqueue everything, once; None if it was not a draft any more."""
+    flipped = session.execute(
+        update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.DRAFT,
+                             Notice.sender_person_id == sender.id)
+        .values(status=NoticeStatus.QUEUED, queued_at=now)
+    ).rowcount
+    if flipped != 1:
+        return None
+    notice = session.get(Notice, notice_id)
+    assert notice is not None
+    session.refresh(notice)
+    when = sending_time(notice, now)
+    unit_name = sender_unit_name(session, notice)
+    reachable = [r for r in recipients if r.reachable]
+    pushes: list[outbox.Push] = []
+    if progress_to is not None:
+        with use_language(sender.language):
+            text = progress_text(notice, DeliveryCounts(total=len(recipients), failed=len(recipients) - len(reachable)))
+        notice.progress_text = text
+        pushes.append(outbox.Push(key=progress_push_key(notice.id), kind="notice_progress", person_id=sender.id,
+                                  channel=progress_to[0], chat_id=progress_to[1], payload={"text": text},
+                                  not_before=when))
+    rendered: dict[str | None, dict] = {}
+    for r in reachable:
+        lang = r.person.language
+        if lang not in rendered:
+            rendered[lang] = render(notice, unit_name, when, lang)
+        pushes.append(outbox.Push(key=f"ntc|{notice.id}|{r.person.id}", kind="notice", person_id=r.person.id,
+                                  channel=r.identity.channel, chat_id=r.identity.chat_id,  # type: ignore[union-attr]
+                                  payload=rendered[lang], not_before=when))
+    outbox.enqueue(session, pushes)
+    outbox_ids = _outbox_ids(session, [p.key for p in pushes[1 if progress_to else 0:]])
+    rows = [dict(notice_id=notice.id, person_id=r.person.id,
+                 outbox_id=outbox_ids.get(f"ntc|{notice.id}|{r.person.id}"),
+                 failed=not r.reachable, delivered_at=None, acked_at=None)
+            for r in recipients]
+    for chunk in chunks(rows):
+        session.execute(insert(NoticeDelivery), chunk)
+    session.add(notice)
+    audit.record(session, "notice.send", entity="notice", entity_id=notice.id, person_id=sender.id, actor=actor,
+                 detail={"reference": notice.reference, "audience": notice.audience,
+                         "recipients": len(recipients), "reachable": len(reachable)})
+    return Queued(notice, len(recipients), len(reachable), when)
+
+
+def _outbox_ids(session: Session, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in chunks(keys):
+        found.update(session.execute(sa_select(Outbox.key, Outbox.id).where(col(Outbox.key).in_(chunk))).all())
+    return found
+
+
+def record_delivery(session: Session, row: Outbox, delivered: bool, now: datetime) -> None:
+    """The sender's hook: a notice push was delivered or failed for good."""
+    parts = row.key.split("|")
+    if parts[0] != "ntc" or len(parts) < 3:
+        return
+    notice_id, person_id = int(parts[1]), int(parts[2])
+    where = (NoticeDelivery.notice_id == notice_id, NoticeDelivery.person_id == person_id,
+             col(NoticeDelivery.delivered_at).is_(None))
+    if delivered:
+        session.execute(update(NoticeDelivery).where(*where).values(delivered_at=now, failed=False))
+    else:
+        session.execute(update(NoticeDelivery).where(*where).values(failed=True))
+
+
+def resend_unacknowledged(session: Session, notice: Notice, by: Person, now: datetime, actor: str = "") -> int | None:
+    """Send the notice again to those who have not acknowledged it; None if a resend is already on its way."""
+    rnd = notice.remind_count + 1
+    claimed = session.execute(update(Notice).where(Notice.id == notice.id, Notice.remind_count == notice.remind_count)
+                              .values(remind_count=rnd)).rowcount
+    if claimed != 1:
+        return None
+    session.refresh(notice)
+    unit_name = sender_unit_name(session, notice)
+    rendered: dict[str | None, dict] = {}
+    pushes = []
+    for item in not_acknowledged(session, notice):
+        ident = item.identity
+        if ident is None or not ident.reachable:
+            continue
+        lang = item.person.language
+        if lang not in rendered:
+            rendered[lang] = render(notice, unit_name, notice.queued_at or now, lang, resent=True)
+        pushes.append(outbox.Push(key=f"ntc|{notice.id}|{item.person.id}|r{rnd}", kind="notice",
+                                  person_id=item.person.id, channel=ident.channel, chat_id=ident.chat_id,
+                                  payload=rendered[lang], not_before=now))
+    queued = outbox.enqueue(session, pushes)
+    audit.record(session, "notice.remind", entity="notice", entity_id=notice.id, person_id=by.id, actor=actor,
+                 detail={"round": rnd, "queued": queued})
+    return queued
