@@ -20,6 +20,8 @@ from bot.models import Level, Role
 
 log = logging.getLogger(__name__)
 
+MAX_INVITE_DAYS = 365
+
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
     from bot.app import open_database
@@ -80,6 +82,10 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.all and not args.unit_code:
         print(_("Give a unit code, or --all for every active CĐCS."), file=sys.stderr)
+        return 2
+    if not 1 <= args.days <= MAX_INVITE_DAYS:
+        print(_("An invite must stay valid for 1 to {max} days; {days} is not possible. "
+                "Write for example --days 30.").format(max=MAX_INVITE_DAYS, days=args.days), file=sys.stderr)
         return 2
     engine = _engine(settings)
     with session_scope(engine) as session:
@@ -312,6 +318,37 @@ def _local_date(dt) -> str:  # type: ignore[no-untyped-def]
     return format_date(dt)
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import backup
+
+    target = Path(args.file)
+    source = backup.sqlite_path(settings.database_url)
+    if source is None:
+        print(_("The database is not a SQLite file. Back up PostgreSQL with its own tool, for example:"))
+        print("  " + backup.pg_dump_command(settings.database_url, str(target)))
+        print(_("(give the password with PGPASSWORD or ~/.pgpass; restore with pg_restore, see README)"))
+        return 2
+    if not source.is_file():
+        print(_("There is no database file at {path}.").format(path=source), file=sys.stderr)
+        return 1
+    if target.resolve() == source.resolve():
+        print(_("The backup must be a different file from the database itself."), file=sys.stderr)
+        return 1
+    if target.exists() and not args.force:
+        print(_("The file {path} already exists. Choose another name, or add --force to replace it.")
+              .format(path=target), file=sys.stderr)
+        return 1
+    try:
+        size = backup.backup_sqlite(source, target)
+    except (OSError, backup.sqlite3.Error, backup.BackupError) as exc:
+        print(_("The backup failed: {error}. Nothing was written to {path}.").format(error=exc, path=target),
+              file=sys.stderr)
+        return 1
+    print(_("Backup written to {path} ({size} bytes): a consistent copy of {source}.").format(
+        path=target, size=size, source=source))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="congdoan",
@@ -373,6 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help=_("the .xlsx file to write (default tonghop-ROUND.xlsx)"))
     p.add_argument("--unit", help=_("only this unit and the units under it (default: the province)"))
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("backup", help=_("copy the database to a file while the bot runs (SQLite; "
+                                        "for PostgreSQL it shows the pg_dump command)"))
+    p.add_argument("file", help=_("the backup file to write, e.g. backup-2026-12-01.sqlite"))
+    p.add_argument("--force", action="store_true", help=_("replace the file if it exists"))
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("weights", help=_("show or set the emulation score weight of indicators"))
     p.add_argument("pairs", nargs="*", metavar="CODE=WEIGHT", help=_("e.g. DV_MOI=2 (0 leaves it out)"))
