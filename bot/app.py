@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -86,8 +87,11 @@ class Background:
         async def edit_telegram(channel: str, chat_id: str, message_id: str, text: str) -> None:
             await edit_text(bot, chat_id, message_id, text)
 
+        keep = self.settings.outbox_keep_days
         self.sender = OutboxSender(self.engine, deliver_telegram, rate_per_second=self.settings.send_rate_per_second,
-                                   after_send=after_send, cost=payload_sends)
+                                   after_send=after_send, cost=payload_sends,
+                                   retry_for=timedelta(hours=self.settings.retry_hours),
+                                   keep_for=timedelta(days=keep) if keep > 0 else None)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
         self.progress = NoticeProgress(self.engine, edit_telegram, pace=self.sender.pace, hold=self.sender.hold,
                                        interval=self.settings.progress_interval)

@@ -216,7 +216,28 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
             print(_("Oldest pending: #{id} {kind} to {channel}:{chat}, due {time}, {attempts} attempt(s).").format(
                 id=row.id, kind=row.kind, channel=row.channel, chat=row.chat_id,
                 time=format_datetime(row.not_before), attempts=row.attempts))
+        print_sender_status(st.senders)
     return 0
+
+
+def print_sender_status(senders: list) -> None:  # type: ignore[type-arg]
+    """The last successful send and the last error of the outbox senders (`congdoan outbox`)."""
+    from bot.textvn import format_datetime
+
+    if not senders:
+        print(_("No sender has run yet (it runs inside `congdoan run`)."))
+        return
+    sent = [s.last_sent_at for s in senders if s.last_sent_at is not None]
+    if sent:
+        print(_("Last successful send: {time}.").format(time=format_datetime(max(sent))))
+    else:
+        print(_("Last successful send: none yet."))
+    failed = [s for s in senders if s.last_error_at is not None]
+    if failed:
+        last = max(failed, key=lambda s: s.last_error_at)
+        print(_("Last error ({time}): {error}").format(time=format_datetime(last.last_error_at), error=last.last_error))
+    newest = senders[0]
+    print(_("Sender last seen {time} ({owner}).").format(time=format_datetime(newest.heartbeat_at), owner=newest.owner))
 
 
 def cmd_round_reminders(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,7 +26,9 @@ class Settings:
     bot_username: str = "congdoan_bot"
     default_language: str = "vi"
     invite_valid_days: int = 30
-    send_rate_per_second: float = 25.0
+    send_rate_per_second: float = 29.0  # Telegram allows about 30 messages a second per bot
+    retry_hours: float = 24.0  # network trouble and 5xx: a push is retried until it is this old, then failed
+    outbox_keep_days: float = 30.0  # delivered pushes lose their payload after this (0: never); the key stays
     poll_timeout: int = 10
     planner_interval: int = 60  # seconds between planner runs; 0 turns the in-process planner off
     progress_interval: float = 3.0  # seconds between edits of a notice's progress message
@@ -52,7 +54,9 @@ class Settings:
             bot_username=env.get("TELEGRAM_BOT_USERNAME") or "congdoan_bot",
             default_language=env.get("CONGDOAN_LANGUAGE") or "vi",
             invite_valid_days=int(env.get("CONGDOAN_INVITE_DAYS") or 30),
-            send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 25),
+            send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 29),
+            retry_hours=float(env.get("CONGDOAN_RETRY_HOURS") or 24),
+            outbox_keep_days=float(env.get("CONGDOAN_OUTBOX_KEEP_DAYS") or 30),
             poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),
             planner_interval=int(env.get("CONGDOAN_PLANNER_INTERVAL") or 60),
             progress_interval=float(env.get("CONGDOAN_PROGRESS_INTERVAL") or 3),

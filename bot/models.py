@@ -322,9 +322,14 @@ class ConversationState(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """A push waiting to be sent (reminder, digest, notice); the key makes it send-once."""
+    """A push waiting to be sent (reminder, digest, notice); the key makes it send-once.
 
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    A row being sent carries a lease (owner, expiry); only an expired lease is taken back.
+    Delivered rows are pruned after a while: the payload goes, the key and the outcome stay.
+    """
+
+    # the claim walks this index in order: status = 'pending', not_before ≤ now, oldest first
+    __table_args__ = (Index("ix_outbox_claim", "status", "not_before", "id"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
@@ -340,6 +345,24 @@ class Outbox(SQLModel, table=True):
     sent_at: Optional[datetime] = None
     message_id: Optional[str] = Field(default=None, max_length=64)
     error: Optional[str] = Field(default=None, max_length=500)
+    lease_owner: Optional[str] = Field(default=None, max_length=120)  # the sender that claimed it
+    lease_until: Optional[datetime] = None  # after this, another sender may take the row back
+    pruned_at: Optional[datetime] = None  # the payload was dropped (the row stays for its key)
+
+
+class SenderStatus(SQLModel, table=True):
+    """What one outbox sender last did, for `congdoan outbox` (one row per sender process)."""
+
+    __tablename__ = "sender_status"
+
+    owner: str = Field(primary_key=True, max_length=120)
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    sent: int = Field(default=0)
+    last_sent_at: Optional[datetime] = None
+    last_error: Optional[str] = Field(default=None, max_length=500)
+    last_error_at: Optional[datetime] = None
+    last_error_row: Optional[int] = None
 
 
 class Notice(SQLModel, table=True):

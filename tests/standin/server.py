@@ -648,6 +648,7 @@ class FakeTelegram:
         self._commands: dict[str, list[JSON]] = {}
         self._default_menu_button: JSON = {"type": "commands"}
         self._failures: dict[str, collections.deque[_Failure]] = {}
+        self._outages: dict[str, tuple[float, int, str]] = {}
         self._rate: float | None = None
         self._sends: collections.deque[float] = collections.deque()
         self._flood_started = 0.0
@@ -810,6 +811,21 @@ class FakeTelegram:
             self._failures.setdefault(method, collections.deque()).append(
                 _Failure(error_code, description, retry_after, times)
             )
+
+    def fail_for(
+        self,
+        method: str,
+        seconds: float,
+        error_code: int = 502,
+        description: str = "Bad Gateway",
+    ) -> None:
+        """An outage: every call of ``method`` ("*" = any) fails with this error for ``seconds``.
+
+        Calls the outage answers are logged in ``errors`` like any error response. A new
+        call for the same method replaces the previous outage; ``seconds=0`` ends it.
+        """
+        with self._cond:
+            self._outages[method] = (time.monotonic() + seconds, error_code, description)
 
     def unanswered_callbacks(self) -> list[str]:
         """Ids of injected callback queries the bot has not answered."""
@@ -1174,6 +1190,10 @@ class FakeTelegram:
         )
 
     def _check_injected(self, method: str) -> None:
+        for key in (method, "*"):
+            outage = self._outages.get(key)
+            if outage is not None and time.monotonic() < outage[0]:
+                raise ApiError(outage[2], outage[1], violation=False)
         for key in (method, "*"):
             queue = self._failures.get(key)
             if not queue:
