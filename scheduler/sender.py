@@ -97,10 +97,10 @@ class OutboxSender:
     """One paced consumer of the outbox."""
 
     def __init__(self, engine: Engine, deliver: Deliver, *, rate_per_second: float = 29.0, burst: int = 1,
-                 idle_poll: float = 0.5, after_send: AfterSend | None = None, cost: Cost | None = None,
+                 idle_poll: float = 0.25, after_send: AfterSend | None = None, cost: Cost | None = None,
                  retry_for: timedelta = timedelta(days=1), max_backoff: float = 300.0,
                  keep_for: timedelta | None = timedelta(days=30), lease: timedelta = outbox.LEASE,
-                 owner: str | None = None, status_every: float = 5.0) -> None:
+                 owner: str | None = None, status_every: float = 5.0, workers: int = 3) -> None:
         self.engine = engine
         self.deliver = deliver
         self.interval = 1.0 / rate_per_second
@@ -114,6 +114,7 @@ class OutboxSender:
         self.lease = lease
         self.owner = owner or new_owner()
         self.status_every = status_every
+        self.workers = max(1, workers)
         self._next_slot = 0.0
         self._stop = asyncio.Event()
         self.sent = 0
@@ -133,29 +134,58 @@ class OutboxSender:
         self._released_at = -1e9
         self._pruned_at = -1e9
         self._prune_cursor = 0
+        self._housekeeping_busy = False
+        self._flushing = False
+        self._work_found: asyncio.Event | None = None
+        self._send_lock = asyncio.Lock()
         _LIVE_OWNERS.add(self.owner)
 
     def stop(self) -> None:
         self._stop.set()
+        if self._work_found is not None:
+            self._work_found.set()  # wake the waiting workers so that they see the stop
 
     # ------------------------------------------------------------------ loop
     async def run(self) -> None:
-        """Send until stopped; no error ends this loop."""
+        """Send until stopped; no error ends this loop.
+
+        `workers` rows are worked on at once: while one is being sent, the next is claimed
+        and the previous one marked (database work in threads), so a busy machine still
+        keeps up with the rate. The requests themselves go one at a time, in their slots.
+        """
         try:
-            while not self._stop.is_set():
-                try:
-                    busy = await self._step()
-                except Exception as exc:  # a last resort: _step handles what it knows
-                    self._trouble("the sender loop", exc)
-                    busy = False
-                if not busy:
-                    await self._wait(self._pause())
+            self._work_found = asyncio.Event()
+            self._send_lock = asyncio.Lock()
+            await asyncio.gather(*(self._work(n) for n in range(self.workers)))
         finally:
             await asyncio.to_thread(self._save_status_quietly)
             _LIVE_OWNERS.discard(self.owner)
 
+    async def _work(self, n: int) -> None:
+        """One worker; when there is nothing to send, only the first polls, the others wait for work."""
+        found = self._work_found
+        assert found is not None
+        while not self._stop.is_set():
+            try:
+                busy = await self._step()
+            except Exception as exc:  # a last resort: _step handles what it knows
+                self._trouble("the sender loop", exc)
+                busy = False
+            if busy:
+                found.set()
+                continue
+            found.clear()
+            if n == 0:
+                await self._wait(self._pause())
+            else:
+                try:
+                    await asyncio.wait_for(found.wait(), max(5.0, self._pause()))
+                except asyncio.TimeoutError:
+                    pass
+
     async def drain(self) -> None:
         """Send everything due now, then return (for tools and tests); errors are handled as in run()."""
+        self._send_lock = asyncio.Lock()
         while await self._step():
             pass
         await asyncio.to_thread(self._save_status_quietly)
@@ -173,7 +203,6 @@ class OutboxSender:
         self._database_works()
         if row is None:
             return False
-        await self.pace(self._cost(row))
         await self._send(row)
         return True
 
@@ -272,7 +301,16 @@ class OutboxSender:
             log.debug("could not save the sender status: %s", exc)
 
     async def _housekeeping(self) -> None:
-        """Now and then: take back expired leases, save the status, prune old rows."""
+        """Now and then: take back expired leases, save the status, prune old rows (one worker at a time)."""
+        if self._housekeeping_busy:
+            return
+        self._housekeeping_busy = True
+        try:
+            await self._housekeep()
+        finally:
+            self._housekeeping_busy = False
+
+    async def _housekeep(self) -> None:
         clock = time.monotonic()
         if clock - self._released_at >= min(30.0, self.lease.total_seconds() / 4):
             try:
@@ -300,16 +338,25 @@ class OutboxSender:
             self._unsaved.append((fn, args))
 
     async def _flush_unsaved(self) -> bool:
-        while self._unsaved:
-            fn, args = self._unsaved[0]
-            try:
-                await asyncio.to_thread(fn, *args)
-            except Exception as exc:
-                row = args[0] if args and isinstance(args[0], Outbox) else None
-                self._trouble("recording the outcome of an outbox row", exc, row)
-                return False
-            self._unsaved.popleft()
-        return True
+        """Write the outcomes kept after a database error, in order; False while the database refuses."""
+        if not self._unsaved:
+            return True
+        if self._flushing:  # another worker is writing them
+            return False
+        self._flushing = True
+        try:
+            while self._unsaved:
+                fn, args = self._unsaved[0]
+                try:
+                    await asyncio.to_thread(fn, *args)
+                except Exception as exc:
+                    row = args[0] if args and isinstance(args[0], Outbox) else None
+                    self._trouble("recording the outcome of an outbox row", exc, row)
+                    return False
+                self._unsaved.popleft()
+            return True
+        finally:
+            self._flushing = False
 
     # ------------------------------------------------------------- trouble
     def _trouble(self, what: str, exc: BaseException, row: Outbox | None = None, *, sending: bool = False) -> None:
@@ -390,7 +437,9 @@ class OutboxSender:
 
     async def _send(self, row: Outbox) -> None:
         try:
-            message_id = await self._deliver_leased(row)
+            async with self._send_lock:  # one request at a time: they reach the platform in their slots' order
+                await self.pace(self._cost(row))
+                message_id = await self._deliver_leased(row)
         except RateLimited as exc:
             log.warning("rate limited: pausing %.1fs", exc.retry_after)
             self.hold(exc.retry_after)

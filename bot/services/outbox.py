@@ -79,6 +79,8 @@ def claim_next(session: Session, now: datetime, owner: str = "", lease: timedelt
         .order_by(Outbox.not_before, Outbox.id)
         .limit(1)
     )
+    if session.execute(due).first() is None:  # nothing due: a read, no write lock taken
+        return None
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claimed = session.execute(

@@ -109,7 +109,6 @@ async def test_an_outage_of_502s_delays_pushes_and_403_400_stay_permanent(engine
         veteran = push(engine, "veteran", CHAT, "Nhắc lần 1", attempts=8,
                        created_at=utcnow() - timedelta(hours=3))
         fresh = [push(engine, f"fresh{n}", CHAT + n, f"Thông báo {n}") for n in (1, 2)]
-        refused = push(engine, "blocked", CHAT + 10, "Không tới được")
         fake.fail_for("sendMessage", 4.0, 502, "Bad Gateway")
         async with telegram_deliver(fake) as deliver:
             sender = OutboxSender(engine, deliver, idle_poll=0.05, max_backoff=1.0)
@@ -118,6 +117,9 @@ async def test_an_outage_of_502s_delays_pushes_and_403_400_stay_permanent(engine
                 await asyncio.sleep(2.5)
                 assert all(u.messages() == [] for u in users)
                 await wait_for(lambda: all(len(u.messages()) == 1 for u in users), timeout=20, what="every push")
+                # after the outage: 403 (blocked) and 400 fail at once, without a second try
+                refused = push(engine, "blocked", CHAT + 10, "Không tới được")
+                await wait_for(lambda: row(engine, refused).status == OutboxStatus.FAILED, what="the 403")
                 fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
                 bad = push(engine, "bad", CHAT, "<b>hỏng")
                 await wait_for(lambda: row(engine, bad).status == OutboxStatus.FAILED, what="the 400")
