@@ -323,8 +323,8 @@ class OutboxSender:
         if self.keep_for is not None and clock - self._pruned_at >= 600.0:
             try:
                 await asyncio.to_thread(self._prune)
-                if self._prune_cursor == 0:  # all done: look again in ten minutes
-                    self._pruned_at = clock
+                # all done: look again in ten minutes; more to do: the next batch in 5 s (sending comes first)
+                self._pruned_at = clock if self._prune_cursor == 0 else clock - 595.0
             except Exception as exc:
                 self._trouble("pruning delivered rows", exc)
 
