@@ -13,6 +13,7 @@ from collections.abc import Callable
 import logging
 from dataclasses import replace
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlmodel import col, select
 
@@ -24,11 +25,15 @@ from bot.nlu import Intent, parse
 from bot.services import progress as prog
 from bot.services import registry, reporting
 from bot.textvn import format_date, format_datetime
-from handlers.base import Ctx, parse_id
+from handlers.base import Ctx, file_as_text, parse_id
 
 log = logging.getLogger(__name__)
 
 FLOW = "ask"
+
+
+class AskStep(StrEnum):
+    UNIT = "unit"  # several units fit a name: which one
 CONTEXT = "ask_context"  # the slots of the last question, kept in the conversation state for follow-ups
 FIGURE_INTENTS = ("target", "progress", "remaining")
 MAX_LISTED_UNITS = 15
@@ -194,6 +199,9 @@ def on_text(ctx: Ctx, text: str) -> None:
         cannot_answer(ctx, ctx.unit)
 
 
+on_file = file_as_text(on_text)
+
+
 def _subject(ctx: Ctx, intent: Intent, text: str, command: str | None = None) -> Unit | None:
     """The unit a question is about, checked against what the person may see (None: already answered)."""
     own = ctx.unit
@@ -209,7 +217,7 @@ def _subject(ctx: Ctx, intent: Intent, text: str, command: str | None = None) ->
             return None
         if len(allowed) == 1:
             return allowed[0]
-        ctx.enter(FLOW, "unit", question=text, command=command)
+        ctx.enter(FLOW, AskStep.UNIT, question=text, command=command)
         ctx.say(_("Several units fit that name. Which one do you mean?"),
                 [[ctx.option(u.name, FLOW, "unit", u.id)] for u in allowed[:MAX_UNIT_CHOICES]])
         return None

@@ -6,7 +6,7 @@ from bot.i18n import LANGUAGES, _, use_language
 from bot.messages import Option, Reply, esc
 from bot.models import Role
 from handlers import ask
-from handlers.base import Ctx
+from handlers.base import Ctx, file_as_text
 
 FLOW = "menu"
 
@@ -138,3 +138,6 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
 def on_text(ctx: Ctx, text: str) -> None:
     ctx.leave()
     fallback(ctx, text)
+
+
+on_file = file_as_text(on_text)

@@ -6,6 +6,7 @@ A stranger learns nothing about any unit: every refusal reads the same whatever 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from bot.i18n import _
 from bot.messages import FileRef
@@ -15,6 +16,11 @@ from handlers import menu
 from handlers.base import Ctx
 
 FLOW = "onboard"
+
+
+class OnboardingStep(StrEnum):
+    CODE = "code"  # waiting for the invite code
+
 CODE_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,20}$")
 
 
@@ -30,7 +36,7 @@ def cmd_start(ctx: Ctx, args: str) -> None:
 
 def ask_for_code(ctx: Ctx, welcome: bool = False) -> None:
     """Ask a stranger for their invite code."""
-    ctx.enter(FLOW, "code")
+    ctx.enter(FLOW, OnboardingStep.CODE)
     text = _("Please type the <b>invite code</b> (8 letters and digits) that your upper-level union gave you.")
     if welcome:
         text = _("Welcome to Trợ lý Công đoàn, the assistant for union reports.") + "\n\n" + text
@@ -73,7 +79,7 @@ def redeem(ctx: Ctx, code_text: str) -> None:
         RedeemOutcome.UNIT_CLOSED: _("The unit of this invite code is no longer active. Please contact your upper-level union."),
     }
     if ctx.person is None:
-        ctx.enter(FLOW, "code")
+        ctx.enter(FLOW, OnboardingStep.CODE)
     ctx.say(messages[result.outcome])
 
 
@@ -89,4 +95,5 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
 
 
 def on_file(ctx: Ctx, file: FileRef) -> None:
+    """A file while still in onboarding: show the menu, as for text."""
     on_text(ctx, "")

@@ -8,7 +8,11 @@ the person's own, and the round must be open for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Self
 
 from bot.i18n import N_, _
 from bot.messages import Option, esc
@@ -16,9 +20,50 @@ from bot.models import Indicator, IndicatorKind, Period, ReportDraft, Round, Sub
 from bot.services import registry, reporting
 from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
 from handlers import menu
-from handlers.base import Ctx, parse_id
+from handlers.base import (
+    Ctx,
+    Draft,
+    TextHandler,
+    as_bool,
+    as_int,
+    current_step,
+    file_as_text,
+    parse_id,
+    step_table,
+)
 
 FLOW = "report"
+
+
+class ReportStep(StrEnum):
+    PICK = "pick"  # choosing a round
+    RESUME = "resume"  # continue / start again, or correct a submitted report
+    ASK = "ask"  # one indicator asked
+    AMBIGUOUS = "ambiguous"  # a typed figure read more than one way
+    SUMMARY = "summary"
+    EDIT = "edit"  # which line to change
+
+
+@dataclass
+class ReportChoices(Draft):
+    """What the conversation remembers; the typed values themselves live in a ReportDraft row."""
+
+    round_id: int | None = None
+    back_to_summary: bool = False  # editing one line from the summary: return there after it
+    candidates: list[str] = field(default_factory=list)  # readings of an ambiguous figure
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        candidates = data.get("candidates")
+        return cls(
+            round_id=as_int(data.get("round_id")),
+            back_to_summary=as_bool(data.get("back_to_summary"), False),
+            candidates=[str(c) for c in candidates] if isinstance(candidates, (list, tuple)) else [],
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        return {"round_id": self.round_id, "back_to_summary": self.back_to_summary,
+                "candidates": list(self.candidates)}
 
 INVALID_MESSAGES = {
     Reason.EMPTY: N_("Please type a number."),
@@ -51,7 +96,7 @@ def cmd_report(ctx: Ctx, args: str) -> None:
         ctx.leave()
         ctx.say(_("There is no reporting round open for <b>{unit}</b> right now.").format(unit=esc(unit.name)))
         return
-    ctx.enter(FLOW, "pick")
+    ctx.enter(FLOW, ReportStep.PICK)
     options = []
     lines = [_("Reporting rounds for <b>{unit}</b>:").format(unit=esc(unit.name))]
     for rnd in rounds + locked:
@@ -88,7 +133,8 @@ def choose_round(ctx: Ctx, rnd: Round) -> None:
         return
     submission = reporting.submission_of(ctx.session, rnd, unit)
     draft = reporting.draft_of(ctx.session, rnd, unit)
-    ctx.enter(FLOW, "resume", round_id=rnd.id)
+    ctx.enter(FLOW, ReportStep.RESUME)
+    ReportChoices(round_id=rnd.id).store(ctx)
     if draft is not None and (draft.values or draft.position):
         total = len(reporting.round_indicators(ctx.session, rnd, unit))
         ctx.say(
@@ -123,7 +169,7 @@ def refuse_locked(ctx: Ctx, unit: Unit) -> None:
 def current(ctx: Ctx) -> tuple[Round, Unit, ReportDraft | None] | None:
     """The round of this conversation, re-checked against the person's own unit."""
     unit = ctx.unit
-    rnd = ctx.session.get(Round, ctx.state.data.get("round_id") or 0)
+    rnd = ctx.session.get(Round, ReportChoices.load(ctx).round_id or 0)
     if unit is None or rnd is None or not reporting.in_audience(ctx.session, rnd, unit):
         ctx.leave()
         ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
@@ -155,7 +201,7 @@ def ask(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, note: str | None =
         summary(ctx, rnd, unit, draft)
         return
     indicator = indicators[draft.position]
-    ctx.goto("ask")
+    ctx.goto(ReportStep.ASK)
     lines = []
     if note:
         lines += [note, ""]
@@ -206,10 +252,11 @@ def accept_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, indicator
             return
     values = dict(draft.values)
     values[indicator.code] = None if value is None else float(value)
-    back_to_summary = bool(ctx.state.data.get("back_to_summary"))
-    position = len(indicators_of(ctx, rnd, unit)) if back_to_summary else draft.position + 1
+    choices = ReportChoices.load(ctx)
+    position = len(indicators_of(ctx, rnd, unit)) if choices.back_to_summary else draft.position + 1
     reporting.save_draft(ctx.session, draft, ctx.now, values=values, position=position)
-    ctx.update(back_to_summary=False)
+    choices.back_to_summary = False
+    choices.store(ctx)
     ask(ctx, rnd, unit, draft)
 
 
@@ -230,7 +277,10 @@ def read_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, text: str) 
     if isinstance(result, Parsed):
         accept_value(ctx, rnd, unit, draft, indicator, result.value)
     elif isinstance(result, Ambiguous):
-        ctx.goto("ambiguous", candidates=[str(c) for c in result.candidates])
+        ctx.goto(ReportStep.AMBIGUOUS)
+        choices = ReportChoices.load(ctx)
+        choices.candidates = [str(c) for c in result.candidates]
+        choices.store(ctx)
         options = [[ctx.option(reporting.format_indicator_value(indicator, c), FLOW, "pick", i)]
                    for i, c in enumerate(result.candidates)]
         ctx.say(_("“{text}” can be read in more than one way. Which did you mean? (Or type the figure again.)").format(
@@ -253,7 +303,10 @@ def summary_lines(ctx: Ctx, indicators: list[Indicator], values: dict[str, float
 
 def summary(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
     indicators = indicators_of(ctx, rnd, unit)
-    ctx.goto("summary", back_to_summary=False)
+    ctx.goto(ReportStep.SUMMARY)
+    choices = ReportChoices.load(ctx)
+    choices.back_to_summary = False
+    choices.store(ctx)
     lines = [_("<b>Summary: {title}</b>").format(title=esc(rnd.title)), esc(unit.name), ""]
     lines += summary_lines(ctx, indicators, draft.values)
     lines += ["", _("Press Send to submit, or Edit to change a line.")]
@@ -266,7 +319,7 @@ def summary(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
 
 def pick_line(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
     indicators = indicators_of(ctx, rnd, unit)
-    ctx.goto("edit")
+    ctx.goto(ReportStep.EDIT)
     options = [[ctx.option(reporting.indicator_name(i), FLOW, "line", n)] for n, i in enumerate(indicators)]
     ctx.say(_("Which line do you want to change?"), options)
 
@@ -311,109 +364,173 @@ def cancel(ctx: Ctx) -> None:
 
 # ---- events --------------------------------------------------------------------------------
 
+Loaded = tuple[Round, Unit, ReportDraft]
+
+
+def pick_round(ctx: Ctx, arg: str) -> None:
+    """A round chosen from the list: re-checked against the person's own unit."""
+    round_id = parse_id(arg)
+    rnd = ctx.session.get(Round, round_id) if round_id is not None else None
+    unit = ctx.unit
+    if rnd is None or unit is None or not reporting.in_audience(ctx.session, rnd, unit):
+        ctx.leave()
+        ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
+        return
+    choose_round(ctx, rnd)
+
+
+def close(ctx: Ctx, rnd: Round, unit: Unit, arg: str) -> None:
+    ctx.leave()
+    menu.show_menu(ctx)
+
+
+def correct(ctx: Ctx, rnd: Round, unit: Unit, arg: str) -> None:
+    """Start a correction from the submitted figures, at the summary."""
+    submission = reporting.submission_of(ctx.session, rnd, unit)
+    if submission is None:
+        choose_round(ctx, rnd)
+        return
+    values = submitted_by_code(ctx, indicators_of(ctx, rnd, unit), submission)
+    draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None,
+                                  ctx.now, values=values, correcting=True)
+    draft.position = len(values)
+    summary(ctx, rnd, unit, draft)
+
+
+def restart(ctx: Ctx, rnd: Round, unit: Unit, arg: str) -> None:
+    draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None, ctx.now)
+    ask(ctx, rnd, unit, draft)
+
+
+def answer_button(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, action: str) -> None:
+    """Yes, No or Skip at a question."""
+    indicator = current_indicator(ctx, rnd, unit, draft)
+    if indicator is None:
+        summary(ctx, rnd, unit, draft)
+    elif action == "skip" and indicator.required:
+        ask(ctx, rnd, unit, draft, note=_("This figure is required before sending."))
+    elif action == "skip":
+        accept_value(ctx, rnd, unit, draft, indicator, None)
+    else:
+        accept_value(ctx, rnd, unit, draft, indicator, Decimal(1 if action == "yes" else 0))
+
+
+def back(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str) -> None:
+    reporting.save_draft(ctx.session, draft, ctx.now, position=max(0, draft.position - 1))
+    ask(ctx, rnd, unit, draft)
+
+
+def pick_reading(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str) -> None:
+    """One reading of an ambiguous figure chosen."""
+    candidates = ReportChoices.load(ctx).candidates
+    indicator = current_indicator(ctx, rnd, unit, draft)
+    chosen = parse_id(arg, minimum=0)
+    if chosen is None or chosen >= len(candidates) or indicator is None:
+        ask(ctx, rnd, unit, draft)
+        return
+    value = Decimal(candidates[chosen])
+    checked = check_kind(value, Kind(indicator.kind))
+    if isinstance(checked, Invalid):
+        ask(ctx, rnd, unit, draft, note=_(INVALID_MESSAGES.get(checked.reason, INVALID_MESSAGES[Reason.NOT_A_NUMBER])))
+        return
+    accept_value(ctx, rnd, unit, draft, indicator, value)
+
+
+def edit_line(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str) -> None:
+    """A line chosen from the summary: ask it again, then come back to the summary."""
+    indicators = indicators_of(ctx, rnd, unit)
+    line = parse_id(arg, minimum=0)
+    if line is None or line >= len(indicators):
+        summary(ctx, rnd, unit, draft)
+        return
+    reporting.save_draft(ctx.session, draft, ctx.now, position=line)
+    choices = ReportChoices.load(ctx)
+    choices.back_to_summary = True
+    choices.store(ctx)
+    ask(ctx, rnd, unit, draft)
+
+
+RoundAction = Callable[[Ctx, Round, Unit, str], None]
+DraftAction = Callable[[Ctx, Round, Unit, ReportDraft, str], None]
+
+# Buttons that need the round only (checked by `current`), then those that need its draft.
+ROUND_BUTTONS: dict[str, RoundAction] = {
+    "close": close,
+    "cancel": lambda ctx, rnd, unit, arg: cancel(ctx),
+    "correct": correct,
+    "restart": restart,
+}
+DRAFT_BUTTONS: dict[str, DraftAction] = {
+    "continue": lambda ctx, rnd, unit, draft, arg: ask(ctx, rnd, unit, draft),
+    "yes": lambda ctx, rnd, unit, draft, arg: answer_button(ctx, rnd, unit, draft, "yes"),
+    "no": lambda ctx, rnd, unit, draft, arg: answer_button(ctx, rnd, unit, draft, "no"),
+    "skip": lambda ctx, rnd, unit, draft, arg: answer_button(ctx, rnd, unit, draft, "skip"),
+    "back": back,
+    "pick": pick_reading,
+    "send": lambda ctx, rnd, unit, draft, arg: send(ctx, rnd, unit, draft),
+    "edit": lambda ctx, rnd, unit, draft, arg: pick_line(ctx, rnd, unit, draft),
+    "line": edit_line,
+}
+
 
 def on_button(ctx: Ctx, action: str, arg: str) -> None:
     """A pressed button of this flow (already checked to belong to the current step)."""
     if action == "round":
-        round_id = parse_id(arg)
-        rnd = ctx.session.get(Round, round_id) if round_id is not None else None
-        unit = ctx.unit
-        if rnd is None or unit is None or not reporting.in_audience(ctx.session, rnd, unit):
-            ctx.leave()
-            ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
-            return
-        choose_round(ctx, rnd)
+        pick_round(ctx, arg)
         return
     loaded = current(ctx)
     if loaded is None:
         return
     rnd, unit, draft = loaded
-    if action == "close":
-        ctx.leave()
-        menu.show_menu(ctx)
-        return
-    if action == "cancel":
-        cancel(ctx)
-        return
-    if action == "correct":
-        submission = reporting.submission_of(ctx.session, rnd, unit)
-        if submission is None:
-            choose_round(ctx, rnd)
-            return
-        values = submitted_by_code(ctx, indicators_of(ctx, rnd, unit), submission)
-        draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None,
-                                      ctx.now, values=values, correcting=True)
-        draft.position = len(values)
-        summary(ctx, rnd, unit, draft)
-        return
-    if action == "restart":
-        draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None, ctx.now)
-        ask(ctx, rnd, unit, draft)
-        return
-    if draft is None:  # the draft was sent or replaced meanwhile
+    if action in ROUND_BUTTONS:
+        ROUND_BUTTONS[action](ctx, rnd, unit, arg)
+    elif draft is None:  # the draft was sent or replaced meanwhile
         choose_round(ctx, rnd)
-        return
-    if action == "continue":
-        ask(ctx, rnd, unit, draft)
-    elif action in ("yes", "no", "skip"):
-        indicator = current_indicator(ctx, rnd, unit, draft)
-        if indicator is None:
-            summary(ctx, rnd, unit, draft)
-        elif action == "skip" and indicator.required:
-            ask(ctx, rnd, unit, draft, note=_("This figure is required before sending."))
-        elif action == "skip":
-            accept_value(ctx, rnd, unit, draft, indicator, None)
-        else:
-            accept_value(ctx, rnd, unit, draft, indicator, Decimal(1 if action == "yes" else 0))
-    elif action == "back":
-        reporting.save_draft(ctx.session, draft, ctx.now, position=max(0, draft.position - 1))
-        ask(ctx, rnd, unit, draft)
-    elif action == "pick":
-        candidates = ctx.state.data.get("candidates") or []
-        indicator = current_indicator(ctx, rnd, unit, draft)
-        chosen = parse_id(arg, minimum=0)
-        if chosen is None or chosen >= len(candidates) or indicator is None:
-            ask(ctx, rnd, unit, draft)
-            return
-        value = Decimal(candidates[chosen])
-        checked = check_kind(value, Kind(indicator.kind))
-        if isinstance(checked, Invalid):
-            ask(ctx, rnd, unit, draft, note=_(INVALID_MESSAGES.get(checked.reason, INVALID_MESSAGES[Reason.NOT_A_NUMBER])))
-            return
-        accept_value(ctx, rnd, unit, draft, indicator, value)
-    elif action == "send":
-        send(ctx, rnd, unit, draft)
-    elif action == "edit":
-        pick_line(ctx, rnd, unit, draft)
-    elif action == "line":
-        indicators = indicators_of(ctx, rnd, unit)
-        line = parse_id(arg, minimum=0)
-        if line is None or line >= len(indicators):
-            summary(ctx, rnd, unit, draft)
-            return
-        reporting.save_draft(ctx.session, draft, ctx.now, position=line)
-        ctx.update(back_to_summary=True)
-        ask(ctx, rnd, unit, draft)
+    elif action in DRAFT_BUTTONS:
+        DRAFT_BUTTONS[action](ctx, rnd, unit, draft, arg)
     else:
         ask(ctx, rnd, unit, draft)
+
+
+def _with_draft(handler: Callable[[Ctx, Round, Unit, ReportDraft, str], None]) -> Callable[[Ctx, str], None]:
+    """Typed text at a step that needs the round and its draft (no draft: choose the round again)."""
+
+    def on_text(ctx: Ctx, text: str) -> None:
+        loaded = current(ctx)
+        if loaded is None:
+            return
+        rnd, unit, draft = loaded
+        if draft is None:
+            choose_round(ctx, rnd)
+        else:
+            handler(ctx, rnd, unit, draft, text)
+
+    return on_text
+
+
+_choose_again = _with_draft(lambda ctx, rnd, unit, draft, text: choose_round(ctx, rnd))
+_show_summary = _with_draft(lambda ctx, rnd, unit, draft, text: summary(ctx, rnd, unit, draft))
+
+_read_value = _with_draft(read_value)
+
+# What typed text does at each step (the report flow shows a step again by answering typed text).
+ON_TEXT: dict[ReportStep, TextHandler] = step_table(ReportStep, {
+    ReportStep.PICK: lambda ctx, text: cmd_report(ctx, ""),
+    ReportStep.RESUME: _choose_again,
+    ReportStep.ASK: _read_value,
+    ReportStep.AMBIGUOUS: _read_value,
+    ReportStep.SUMMARY: _show_summary,
+    ReportStep.EDIT: _with_draft(lambda ctx, rnd, unit, draft, text: pick_line(ctx, rnd, unit, draft)),
+})
 
 
 def on_text(ctx: Ctx, text: str) -> None:
     """Typed text inside the flow: a value at a question; otherwise repeat the step."""
-    if ctx.state.step == "pick":
-        cmd_report(ctx, "")
+    step = current_step(ctx, ReportStep)
+    if step is None:  # a step this version does not know: offer the round again (the draft is kept)
+        _choose_again(ctx, "")
         return
-    loaded = current(ctx)
-    if loaded is None:
-        return
-    rnd, unit, draft = loaded
-    step = ctx.state.step
-    if draft is None or step == "resume":
-        choose_round(ctx, rnd)
-        return
-    if step in ("ask", "ambiguous"):
-        read_value(ctx, rnd, unit, draft, text)
-    elif step == "edit":
-        pick_line(ctx, rnd, unit, draft)
-    else:
-        summary(ctx, rnd, unit, draft)
+    ON_TEXT[step](ctx, text)
+
+
+on_file = file_as_text(on_text)

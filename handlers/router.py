@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from types import ModuleType
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +31,7 @@ from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
 from handlers import ask, menu, notices, onboarding, remind_now, report, staff
-from handlers.base import Ctx, parse_button
+from handlers.base import Ctx, Flow, parse_button
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ MEMBER_COMMANDS: dict[str, Command] = {
 }
 
 # Conversation flows by the name used in button data and ConversationState.flow.
-FLOWS: dict[str, ModuleType] = {
+FLOWS: dict[str, Flow] = {
     onboarding.FLOW: onboarding,
     menu.FLOW: menu,
     report.FLOW: report,
@@ -173,7 +172,7 @@ def dispatch(ctx: Ctx) -> None:
         return
     flow = FLOWS.get(ctx.state.flow)
     if flow is not None:
-        if incoming.file is not None and hasattr(flow, "on_file"):
+        if incoming.file is not None:
             flow.on_file(ctx, incoming.file)
         else:  # a sticker or a photo mid-conversation is an empty answer: the step is asked again
             flow.on_text(ctx, text)
