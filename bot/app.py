@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def open_database(settings: Settings) -> Engine:
     """Upgrade the schema to the newest revision and return an engine."""
     upgrade(settings.database_url)
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
 
 
 def make_core(engine: Engine, settings: Settings):  # type: ignore[no-untyped-def]
