@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import make_engine, session_scope, upgrade
 from bot.models import ChatIdentity, Level, Person, Role, Unit
 from handlers import router
+from handlers.commands import channel_menu
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def run_bot(settings: Settings) -> None:
             core_threads=1 if settings.database_url.startswith("sqlite") else 8,
             post_init=background.start,
             post_shutdown=background.stop,
+            commands=channel_menu,
         )
         log.info("polling Telegram at %s", settings.telegram_api_base_url)
         channel.run()

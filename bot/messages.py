@@ -62,6 +62,14 @@ class Option:
 
 
 @dataclass(frozen=True)
+class MenuCommand:
+    """A command as a channel lists it in its own command menu (Telegram's "/" list)."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
 class OutFile:
     """A file to send: bytes in memory, a path on disk, or a file the channel already holds (its id)."""
 

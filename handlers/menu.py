@@ -21,15 +21,11 @@ def role_label(role: str) -> str:
 
 
 def menu_options(ctx: Ctx) -> list[list[Option]]:
-    """Menu buttons; their data are commands, so they work from any old message too."""
-    rows = [[Option(_("Report"), "/baocao")],
-            [Option(_("Targets"), "/chitieu"), Option(_("Progress"), "/tiendo"), Option(_("Deadlines"), "/hannop")]]
-    if ctx.person is not None and ctx.person.role in (Role.OFFICER, Role.STAFF, Role.ADMIN):
-        rows += [[Option(_("Summary"), "/tonghop"), Option(_("Ranking"), "/xephang")],
-                 [Option(_("Excel"), "/xuatexcel"), Option(_("Chart"), "/bieudo")],
-                 [Option(_("Send a notice"), "/thongbao"), Option(_("Sent notices"), "/thongbao_ds")]]
-    rows.append([Option(_("Help"), "/help"), Option(_("Language"), "/ngonngu")])
-    return rows
+    """Menu buttons for the person's role (see handlers/commands.py); their data are commands,
+    so they work from any old message too."""
+    from handlers import commands  # the registry imports this module for its handlers
+
+    return commands.menu_rows(commands.role_of(ctx))
 
 
 def show_menu(ctx: Ctx, greet: bool = False) -> None:
@@ -50,32 +46,17 @@ def cmd_menu(ctx: Ctx, args: str) -> None:
 
 
 def cmd_help(ctx: Ctx, args: str) -> None:
-    """/help: explain what the bot does, in a few lines."""
+    """/help: explain what the bot does, in a few lines (the commands' lines come from the registry)."""
+    from handlers import commands  # the registry imports this module for its handlers
+
     lines = [
         _("<b>Trợ lý Công đoàn</b> helps grassroots unions report their figures and follow their targets."),
         "",
-        _("/baocao — report the figures of an open reporting round"),
-        _("/chitieu — your unit's targets for this year and the term"),
-        _("/tiendo — progress against each target and what is still missing"),
-        _("/hannop — open reporting rounds, deadlines and whether you have submitted"),
-        _("/menu — show the menu"),
-        _("/huy — cancel what you are doing (a report draft is kept)"),
-        _("/ngonngu — switch between Vietnamese and English"),
+        *commands.help_lines(commands.role_of(ctx)),
         "",
         _("When the bot offers numbered choices, you can press a button or type its number."),
         _("You can also just ask, for example: “còn thiếu bao nhiêu đoàn viên mới?”"),
     ]
-    at = lines.index(_("/ngonngu — switch between Vietnamese and English")) + 1
-    if ctx.person is not None and ctx.person.role in (Role.OFFICER, Role.STAFF, Role.ADMIN):
-        lines[at:at] = [
-            _("/tonghop [round] [unit] — who has reported, and the figures against the targets"),
-            _("/xephang [round] [unit] — emulation ranking by how well targets are met"),
-            _("/xuatexcel [round] [unit] — the round as an Excel file"),
-            _("/bieudo [round] [unit] — a chart of reporting and progress against targets"),
-            _("/thongbao — send a notice to your units; /thongbao_ds — who received and acknowledged it"),
-        ]
-    elif ctx.person is not None:
-        lines[at:at] = [_("/tonghop — your unit's report and figures against its targets")]
     if ctx.person is None:
         lines += ["", _("To start, type the invite code your upper-level union gave you.")]
     ctx.say("\n".join(lines))

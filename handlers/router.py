@@ -1,6 +1,6 @@
 """The one entry point of the core: turn an Incoming into a Response.
 
-Order of handling (one registration list, see COMMANDS and FLOWS):
+Order of handling (commands come from the registry in handlers/commands.py, flows from FLOWS):
 1. a typed digit or label that matches a choice of the last message becomes that choice;
 2. a button press of a step that has passed is refused politely;
 3. commands (/start, /help, …), the public ones even for strangers;
@@ -15,7 +15,6 @@ before the channel sends anything.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -30,43 +29,10 @@ from bot.messages import Incoming, Response, response_from_json, response_to_jso
 from bot.models import ConversationState, Person
 from bot.services import registry
 from bot.textvn import fold
-from handlers import ask, menu, notices, onboarding, remind_now, report, staff
+from handlers import ask, commands, menu, notices, onboarding, report
 from handlers.base import Ctx, Flow, parse_button
 
 log = logging.getLogger(__name__)
-
-Command = Callable[[Ctx, str], None]
-
-# Commands anyone may use, even before redeeming an invite.
-PUBLIC_COMMANDS: dict[str, Command] = {
-    "start": onboarding.cmd_start,
-    "help": menu.cmd_help,
-    "trogiup": menu.cmd_help,
-    "ngonngu": menu.cmd_language,
-    "language": menu.cmd_language,
-}
-
-# Commands for people bound to a unit.
-MEMBER_COMMANDS: dict[str, Command] = {
-    "menu": menu.cmd_menu,
-    "huy": menu.cmd_cancel,
-    "cancel": menu.cmd_cancel,
-    "baocao": report.cmd_report,
-    # questions about targets, progress and deadlines (free text goes to ask.answer via menu.fallback)
-    "chitieu": ask.cmd_targets,
-    "tiendo": ask.cmd_progress,
-    "hannop": ask.cmd_deadlines,
-    "nhaclai": remind_now.cmd_remind_now,
-    # the staff view (chairs: their own unit only; see handlers/staff.py)
-    "tonghop": staff.cmd_summary,
-    "xephang": staff.cmd_ranking,
-    "xuatexcel": staff.cmd_export,
-    "bieudo": staff.cmd_chart,
-    # notices: staff and officers broadcast and follow them; recipients acknowledge (a button)
-    "thongbao": notices.cmd_compose,
-    "thongbao_ds": notices.cmd_list,
-    "danhan": notices.cmd_ack,
-}
 
 # Conversation flows by the name used in button data and ConversationState.flow.
 FLOWS: dict[str, Flow] = {
@@ -152,14 +118,15 @@ def dispatch(ctx: Ctx) -> None:
     command = split_command(text) if data is None else None
     if command is not None:
         name, args = command
-        if name in PUBLIC_COMMANDS:
-            PUBLIC_COMMANDS[name](ctx, args)
+        found = commands.find(name)
+        if found is not None and found.public:
+            found.handler(ctx, args)
             return
         if ctx.person is None:
             onboarding.ask_for_code(ctx)
             return
-        if name in MEMBER_COMMANDS:
-            MEMBER_COMMANDS[name](ctx, args)
+        if found is not None:
+            found.handler(ctx, args)
             return
         menu.unknown_command(ctx)
         return

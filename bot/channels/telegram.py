@@ -25,10 +25,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.i18n import _, use_language
+from bot.i18n import LANGUAGES, _, use_language
 from bot.messages import (
     FileRef,
     Incoming,
+    MenuCommand,
     Option,
     OutFile,
     RateLimited,
@@ -44,6 +45,13 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 Core = Callable[[Incoming], Response]
+CommandMenu = Callable[[], list[MenuCommand]]  # the commands to list, described in the current language
+DEFAULT_LANGUAGE = "vi"  # the command menu of clients in any other language than those of LANGUAGES
+
+
+def bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
+    """Telegram's command menu ("/" list) for the commands of the registry."""
+    return [BotCommand(command.name, command.description) for command in menu]
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -241,8 +249,10 @@ class TelegramChannel:
 
     def __init__(self, core: Core, *, token: str, base_url: str, base_file_url: str,
                  poll_timeout: int = 10, core_threads: int = 4, post_init: Callable[[Application], Awaitable[None]] | None = None,
-                 post_shutdown: Callable[[Application], Awaitable[None]] | None = None) -> None:
+                 post_shutdown: Callable[[Application], Awaitable[None]] | None = None,
+                 commands: CommandMenu | None = None) -> None:
         self.core = core
+        self.commands = commands
         self.poll_timeout = poll_timeout
         # SQLite has one writer at a time: more core threads would only queue on its lock
         self._executor = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="core")
@@ -264,27 +274,21 @@ class TelegramChannel:
         self.application.add_error_handler(self.on_error)
 
     async def _post_init(self, application: Application) -> None:
-        with use_language("vi"):
-            commands = [
-                BotCommand("baocao", _("Report figures")),
-                BotCommand("chitieu", _("Targets")),
-                BotCommand("tiendo", _("Progress against targets")),
-                BotCommand("hannop", _("Reporting deadlines")),
-                BotCommand("tonghop", _("Who has reported, figures against targets")),
-                BotCommand("xephang", _("Emulation ranking")),
-                BotCommand("xuatexcel", _("Excel file of a round")),
-                BotCommand("bieudo", _("Chart of a round")),
-                BotCommand("menu", _("Menu")),
-                BotCommand("huy", _("Cancel")),
-                BotCommand("ngonngu", _("Language")),
-                BotCommand("help", _("Help")),
-            ]
-        try:
-            await application.bot.set_my_commands(commands)
-        except TelegramError:
-            log.warning("could not set the command list", exc_info=True)
+        if self.commands is not None:
+            await self.set_command_menus(application.bot)
         if self._extra_post_init is not None:
             await self._extra_post_init(application)
+
+    async def set_command_menus(self, bot: Any) -> None:
+        """List the commands in Telegram's "/" menu: Vietnamese by default, each language for its clients."""
+        assert self.commands is not None
+        for lang in [DEFAULT_LANGUAGE, *(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)]:
+            with use_language(lang):
+                commands = bot_commands(self.commands())
+            try:
+                await bot.set_my_commands(commands, language_code=None if lang == DEFAULT_LANGUAGE else lang)
+            except TelegramError:
+                log.warning("could not set the command list (%s)", lang, exc_info=True)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand one update to the core and deliver what it answers."""

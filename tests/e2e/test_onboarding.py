@@ -12,7 +12,9 @@ from sqlmodel import Session, select
 from bot.clock import utcnow
 from bot.db import make_engine, session_scope
 from bot.models import AuditLog, ChatIdentity, Invite, Person, Role, Unit
+from bot.i18n import use_language
 from bot.services import registry
+from handlers.commands import MEMBERS, channel_menu
 
 pytestmark = pytest.mark.e2e
 from e2e import press, say, texts
@@ -39,6 +41,16 @@ def binding(db_url: str, user_id: int) -> tuple[str, str] | None:
         person = session.get(Person, identity.person_id)
         unit = session.get(Unit, person.unit_id)
         return unit.code, person.role
+
+
+def test_the_running_bot_lists_every_members_command_in_telegrams_menu(fake, bot):
+    """setMyCommands reached the stand-in, for Vietnamese by default and for English clients."""
+    with use_language("vi"):
+        expected = [{"command": c.name, "description": c.description} for c in channel_menu(MEMBERS)]
+    assert fake.commands() == expected
+    assert {c["command"] for c in fake.commands(language_code="en")} == {c["command"] for c in expected}
+    assert {"baocao", "tonghop", "thongbao", "thongbao_ds", "nhaclai", "danhan", "menu", "help"} <= {
+        c["command"] for c in expected}
 
 
 def test_invite_link_binds_user_to_the_unit_and_cannot_be_reused(fake, bot, demo_db):
