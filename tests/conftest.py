@@ -1,4 +1,9 @@
-"""Shared fixtures: a real SQLite database per test, seeded data, settings."""
+"""Shared fixtures: a real SQLite database per test, seeded data, settings.
+
+Databases are built once per session as template files (migrated and empty; the demo
+province) and copied for each test: a copy takes milliseconds, an Alembic upgrade about a
+second and the demo several.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.db import make_engine, session_scope, upgrade
+from sqlite_templates import build_template, checkpoint, copy_sqlite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,9 +29,25 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db.sqlite'}"
 
 
+@pytest.fixture(scope="session")
+def empty_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest revision and empty, built once per session."""
+    path = tmp_path_factory.mktemp("empty") / "empty.sqlite"
+    upgrade(f"sqlite:///{path}")
+    checkpoint(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def engine(db_url: str):
-    upgrade(db_url)
+def migrated_url(empty_template: Path, tmp_path: Path) -> str:
+    """A fresh copy of the migrated, empty database (its own file name, beside db_url's)."""
+    return copy_sqlite(empty_template, tmp_path / "migrated.sqlite")
+
+
+@pytest.fixture
+def engine(db_url: str, empty_template: Path):
+    """A migrated, empty database at db_url (a copy of the session's template)."""
+    copy_sqlite(empty_template, Path(db_url.removeprefix("sqlite:///")))
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
@@ -37,27 +59,28 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo province built once per test session; tests get copies of the file."""
+def demo_build(tmp_path_factory: pytest.TempPathFactory, empty_template: Path):  # type: ignore[no-untyped-def]
+    """The demo province built once per test session: (its file, what loading it reported)."""
     from bot.demo import load_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    eng = make_engine(url)
-    with session_scope(eng) as session:
-        load_demo(session)
-    with eng.connect() as conn:  # fold the WAL into the main file so a plain copy is complete
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    eng.dispose()
-    return path
+
+    def build(eng):  # type: ignore[no-untyped-def]
+        with session_scope(eng) as session:
+            return load_demo(session)
+
+    return path, build_template(empty_template, path, build)
+
+
+@pytest.fixture(scope="session")
+def demo_template(demo_build) -> Path:  # type: ignore[no-untyped-def]
+    """The demo province's template file; tests get copies of it."""
+    return demo_build[0]
 
 
 @pytest.fixture
 def demo_url(demo_template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "demo.sqlite"
-    shutil.copyfile(demo_template, target)
-    return f"sqlite:///{target}"
+    return copy_sqlite(demo_template, tmp_path / "demo.sqlite")
 
 
 @pytest.fixture

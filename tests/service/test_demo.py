@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local, to_utc
-from bot.db import make_engine, session_scope, upgrade
+from bot.db import make_engine, session_scope
 from bot.demo import INDICATORS, INDICATORS_BY_CODE, build_tree, load_demo
 from bot.models import (
     AuditLog,
@@ -34,14 +35,13 @@ CATALOGUE = (
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One demo database for the whole module (loading takes about a second)."""
+def engine(tmp_path_factory: pytest.TempPathFactory, demo_build) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """One demo database for the whole module: a copy of the session's demo template, which
+    load_demo wrote into an empty migrated database (what it reported is kept as info_summary)."""
+    template, summary = demo_build
     path: Path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    eng = make_engine(url)
-    with session_scope(eng) as session:
-        summary = load_demo(session)
+    shutil.copyfile(template, path)
+    eng = make_engine(f"sqlite:///{path}")
     assert summary.changed
     eng.info_summary = summary  # type: ignore[attr-defined]
     yield eng

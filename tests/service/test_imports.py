@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local
-from bot.db import make_engine, session_scope, upgrade
+from bot.db import make_engine, session_scope
 from bot.demo import ensure_indicators
 from bot.i18n import use_language
 from bot.models import (
@@ -46,10 +46,8 @@ TABLES = (Unit, UnitEvent, Target, Period, Round, RoundIndicator, AuditLog, Indi
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'imports.sqlite'}"
-    upgrade(url)
-    eng = make_engine(url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    eng = make_engine(migrated_url)
     yield eng
     eng.dispose()
 

@@ -7,6 +7,8 @@ chair per CĐCS (chat ids 8001–8020), officers of U1/U2 (8101, 8102), staff on
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -14,20 +16,37 @@ from sqlmodel import Session, select
 
 from bot.channels.telegram import payload_sends
 from bot.clock import to_local, to_utc
-from bot.db import session_scope
+from bot.db import make_engine, session_scope
 from bot.messages import split_text
 from bot.models import ChatIdentity, Notice, NoticeDelivery, Outbox, Person, Unit
 from bot.services import notices
 from bot.services.notices import AckOutcome, AudienceKind
 from dialog import CoreChat
 from worlds import small_province
+from sqlite_templates import build_template, copy_sqlite
 
 NOW = to_utc(datetime(2026, 12, 5, 9, 0))
 
 
+@pytest.fixture(scope="module")
+def province(empty_template, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The small province built once per module: (its template file, the world's chat ids)."""
+    path = tmp_path_factory.mktemp("province") / "province.sqlite"
+    return path, build_template(empty_template, path, lambda eng: small_province(eng, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0))
+
+
 @pytest.fixture
-def world(engine):
-    return small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0)
+def engine(db_url, province):  # type: ignore[no-untyped-def]
+    """The small province at db_url: a fresh copy of the module's template for each test."""
+    copy_sqlite(province[0], Path(db_url.removeprefix("sqlite:///")))
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def world(engine, province):  # type: ignore[no-untyped-def]
+    return copy.deepcopy(province[1])
 
 
 def person_of(session: Session, chat_id: int) -> Person:

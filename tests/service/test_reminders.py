@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
 from datetime import date, datetime
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.clock import to_local, to_utc
-from bot.db import session_scope
+from bot.db import make_engine, session_scope
 from bot.models import ChatIdentity, Outbox, Round
 from bot.services import outbox, reminders
 from worlds import small_province, submit_directly
+from sqlite_templates import build_template, copy_sqlite
 
 OPENS, DEADLINE = date(2026, 12, 1), date(2026, 12, 18)  # the deadline is a Friday
 
@@ -20,9 +23,25 @@ def at(day: int, hour: int, minute: int = 0, month: int = 12) -> datetime:
     return to_utc(datetime(2026, month, day, hour, minute))
 
 
+@pytest.fixture(scope="module")
+def province(empty_template, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The small province built once per module: (its template file, the world's chat ids)."""
+    path = tmp_path_factory.mktemp("province") / "province.sqlite"
+    return path, build_template(empty_template, path, lambda eng: small_province(eng, opens=OPENS, deadline=DEADLINE))
+
+
 @pytest.fixture
-def world(engine):
-    return small_province(engine, opens=OPENS, deadline=DEADLINE)
+def engine(db_url, province):  # type: ignore[no-untyped-def]
+    """The small province at db_url: a fresh copy of the module's template for each test."""
+    copy_sqlite(province[0], Path(db_url.removeprefix("sqlite:///")))
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def world(engine, province):  # type: ignore[no-untyped-def]
+    return copy.deepcopy(province[1])
 
 
 def round_of(session: Session) -> Round:

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from bot.i18n import use_language
 from bot.models import Indicator, Round, Submission, SubmissionValue, Unit
 from bot.services import charts, export_xlsx, rollup
-from cli_runner import congdoan
 from rollup_world import sqlite_world, unit_id, world_template  # noqa: F401  (fixtures)
 
 
@@ -86,17 +85,6 @@ def test_excel_numbers_equal_the_database_and_the_rollup(sqlite_world):
     for code in ("MEM", "NEW", "FUND", "WORK", "INFO", "QC"):
         for r in rows(wb[code]):
             assert list(r.values())[4] == stored.get((r["Mã"], code)), (code, r["Mã"])
-
-
-def test_congdoan_export_writes_the_demo_workbook(demo_url, tmp_path):
-    out = tmp_path / "q3.xlsx"
-    result = congdoan(demo_url, "export", "2026-Q3", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    wb = openpyxl.load_workbook(out)
-    done = rows(wb["Tình hình nộp"])
-    assert len(done) == 9 and done[-1]["Đơn vị phải báo cáo"] == 300  # eight upper-level unions and the total
-    assert len(rows(wb["Danh sách đơn vị"])) == 300
-
 
 
 def test_export_of_an_unknown_round_fails_politely(demo_url, tmp_path, monkeypatch, capsys):

@@ -120,9 +120,9 @@ def pg_world():
 
 
 @pytest.fixture(scope="module")
-def world_template(tmp_path_factory) -> Path:
+def world_template(tmp_path_factory, empty_template) -> Path:
     path = tmp_path_factory.mktemp("world") / "world.sqlite"
-    upgrade(f"sqlite:///{path}")
+    shutil.copyfile(empty_template, path)
     eng = make_engine(f"sqlite:///{path}")
     build_world(eng)
     with eng.connect() as conn:  # fold the WAL into the file so that a plain copy is complete

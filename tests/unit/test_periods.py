@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.db import make_engine, session_scope, upgrade
+from bot.db import make_engine, session_scope
 from bot.models import Period, PeriodKind
 from bot.services.periods import (
     DateParseError,
@@ -23,10 +23,8 @@ from bot.services.periods import (
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'periods.sqlite'}"
-    upgrade(url)
-    eng = make_engine(url)
+def engine(migrated_url: str) -> Iterator[Engine]:
+    eng = make_engine(migrated_url)
     yield eng
     eng.dispose()
 

@@ -1,4 +1,4 @@
-"""The `congdoan` console script, run as an operator would (a child process per command)."""
+"""The `congdoan` console script end to end, run as an operator would (a child process per command)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -16,8 +17,16 @@ from bot.db import make_engine
 from bot.models import Invite, Unit, UnitEvent
 from cli_runner import CONGDOAN, congdoan  # noqa: F401
 
+pytestmark = pytest.mark.e2e
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def sheet_rows(ws) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The rows of a workbook sheet under its header (row 2) as dicts."""
+    header = [c.value for c in ws[2]]
+    return [dict(zip(header, r)) for r in ws.iter_rows(min_row=3, values_only=True) if any(v is not None for v in r)]
 
 
 def count(db_url: str, table) -> int:  # type: ignore[no-untyped-def]
@@ -106,3 +115,13 @@ def test_alembic_upgrade_head_on_empty_and_demo_databases(db_url):
     assert again.returncode == 0, again.stderr
     current = subprocess.run([alembic, "current"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert "(head)" in current.stdout
+
+
+def test_congdoan_export_writes_the_demo_workbook(demo_url, tmp_path):
+    out = tmp_path / "q3.xlsx"
+    result = congdoan(demo_url, "export", "2026-Q3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    wb = openpyxl.load_workbook(out)
+    done = sheet_rows(wb["Tình hình nộp"])
+    assert len(done) == 9 and done[-1]["Đơn vị phải báo cáo"] == 300  # eight upper-level unions and the total
+    assert len(sheet_rows(wb["Danh sách đơn vị"])) == 300
