@@ -55,6 +55,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import imports
 
+    if args.kind == "restructure":
+        from bot.cli_units import cmd_import_restructure
+
+        return cmd_import_restructure(args, settings)
+
     importer = {"units": imports.import_units, "targets": imports.import_targets,
                 "rounds": imports.import_rounds}[args.kind]
     path = Path(args.file)
@@ -390,9 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("import", help=_("import units, targets or rounds from CSV or XLSX (all or nothing)"))
-    p.add_argument("kind", choices=["units", "targets", "rounds"], help=_("what the file holds"))
+    p.add_argument("kind", choices=["units", "targets", "rounds", "restructure"], help=_("what the file holds"))
     p.add_argument("file", help=_("a .csv (UTF-8) or .xlsx file with a header row"))
+    p.add_argument("--dry-run", action="store_true", help=_("restructure only: print what would change, write nothing"))
     p.set_defaults(func=cmd_import)
+
+    from bot.cli_units import add_unit_parser
+
+    add_unit_parser(sub)
 
     p = sub.add_parser("invite", help=_("create invite codes"))
     p.add_argument("unit_code", nargs="?", help=_("the unit the invite binds to"))
