@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,6 +35,8 @@ class FileRef:
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
+    # the content, fetched from the channel on demand (None where the channel cannot)
+    read: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Incoming:
     file: FileRef | None = None
     message_id: str | None = None  # the message that carried the pressed button
     update_id: int | None = None  # the channel's increasing update number (to spot redeliveries)
+    edited: bool = False  # the person edited a message sent earlier (the bot does not take edits)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,16 @@ def fallback(ctx: Ctx, text: str) -> None:
     show_menu(ctx)
 
 
+def explain_edit(ctx: Ctx) -> None:
+    """An edited message changes nothing: say how to change a figure instead."""
+    ctx.say("\n".join([
+        _("You edited a message you had already sent. The bot does not read edited messages, so nothing was "
+          "changed."),
+        _("To change a figure while reporting, type the new figure as a new message (or press Back). After "
+          "sending a report, type /baocao and press Correct figures."),
+    ]))
+
+
 def error_reply() -> Reply:
     return Reply(_("Sorry, something went wrong on our side. What you entered before is saved; please try again in a moment or type /menu."))
 

@@ -101,6 +101,9 @@ def remember_choices(ctx: Ctx) -> None:
 def dispatch(ctx: Ctx) -> None:
     """Route one incoming message inside an open transaction (see the module docstring)."""
     incoming = ctx.incoming
+    if incoming.edited:  # an edit of a sent message: the step does not move, its buttons stay valid
+        menu.explain_edit(ctx)
+        return
     text = (incoming.text or "").strip()
     data = incoming.data
     if data is None and text:

@@ -85,3 +85,26 @@ def test_a_notice_of_4000_ampersands_can_be_previewed(engine, settings, world):
         assert len(chunk) <= 4096
         parse_html(chunk, strict=True)
     assert "".join(plain(c) for c in chunks).count("&") == 4000
+
+
+def test_an_edited_message_changes_nothing_and_says_how_to_change_a_figure(engine, settings, world):
+    from bot.messages import Incoming
+    from bot.models import ReportDraft
+    from handlers import router
+
+    add_test_round(engine)
+    user = str(world["chairs"]["G01"])
+    chair = CoreChat(engine, settings, user_id=user, channel="telegram", now=NOW)
+    chair.send(f"/baocao {TEST_ROUND}")
+    chair.send("25")
+    assert "mục 2/10" in chair.text
+    state_before = version(engine, user)
+    edit = Incoming(channel="telegram", user_id=user, chat_id=user, text="40", language_code="vi", edited=True)
+    response = router.handle(engine, settings, edit, now=NOW)
+    text = "\n".join(plain(r.text) for r in response.replies)
+    assert "Bạn vừa sửa một tin nhắn đã gửi" in text and "gõ /baocao rồi bấm Sửa số liệu" in text
+    assert version(engine, user) == state_before  # the step and its buttons are as they were
+    with Session(engine) as s:
+        assert list(s.exec(select(ReportDraft)).one().values.values()) == [25]
+    chair.send("12")  # the conversation goes on where it was
+    assert "mục 3/10" in chair.text

@@ -79,3 +79,42 @@ def test_invites_csv_prefixes_hostile_unit_names(demo_url, tmp_path, monkeypatch
     for name in HOSTILE:
         assert "'" + name in names and name not in names
     assert not [r for r in rows if any(cells.is_risky(v) for v in r.values())]
+
+
+def test_notice_tracking_list_writes_a_hostile_display_name_as_text(engine, settings):
+    from datetime import date, datetime
+
+    from bot.clock import to_utc
+    from bot.messages import Incoming
+    from bot.models import Notice, Role
+    from bot.services import notices, registry
+    from dialog import CoreChat
+    from handlers import router
+    from worlds import small_province
+
+    now = to_utc(datetime(2026, 12, 5, 9, 0))
+    world = small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0)
+    with session_scope(engine) as s:
+        unit = s.exec(select(Unit).where(Unit.code == "G03")).one()
+        code = registry.create_invite(s, unit, Role.CHAIR).code
+        s.exec(select(Unit).where(Unit.code == "G04")).one().name = "@SUM(1+1) CĐCS"
+        s.exec(select(Unit).where(Unit.code == "U1")).one().name = "+LĐLĐ huyện U1"
+    hostile = '=HYPERLINK("http://evil.example/","Bấm vào")'
+    joined = router.handle(engine, settings, Incoming(channel="telegram", user_id="777", chat_id="777",
+                                                      text=f"/start {code}", display_name=hostile,
+                                                      language_code="vi"), now=now)
+    assert joined.replies
+    staff = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=now)
+    staff.send("/thongbao")
+    staff.send("Họp ban chấp hành")
+    staff.press("Tất cả Chủ tịch CĐCS")
+    staff.press("Xem trước")
+    staff.press("Gửi")
+    with Session(engine) as s, use_language("vi"):
+        notice = s.exec(select(Notice)).one()
+        data = notices.export_xlsx(s, notice)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert formulas(wb) == []
+    found = texts(wb)
+    for name in (hostile, "@SUM(1+1) CĐCS", "+LĐLĐ huyện U1"):
+        assert name in found and found[name].data_type == "s" and found[name].quotePrefix, name

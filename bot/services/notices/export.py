@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
 from sqlmodel import Session
@@ -10,6 +9,7 @@ from sqlmodel import Session
 from bot.clock import to_local
 from bot.i18n import _
 from bot.models import Notice
+from bot.services import cells
 from bot.services.notices.tracking import RecipientStatus, recipients_of
 
 
@@ -42,9 +42,7 @@ def export_xlsx(session: Session, notice: Notice) -> bytes:
     first.title = _("Not acknowledged")[:31]
     fill(first, [r for r in items if r.delivery.acked_at is None])
     fill(workbook.create_sheet(_("All recipients")[:31]), items)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return cells.save_workbook(workbook)  # a display name like "=HYPERLINK(…)" stays text
 
 
 def _excel_time(value: datetime | None) -> datetime | None:
