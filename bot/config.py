@@ -33,6 +33,7 @@ class Settings:
     planner_interval: int = 60  # seconds between planner runs; 0 turns the in-process planner off
     progress_interval: float = 3.0  # seconds between edits of a notice's progress message
     db_busy_timeout: float = 30.0  # SQLite: how long a write waits for another process's lock before it fails
+    min_coverage: float = 50.0  # percent of expected units below which a roll-up shows no attainment
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -62,4 +63,5 @@ class Settings:
             planner_interval=int(env.get("CONGDOAN_PLANNER_INTERVAL") or 60),
             progress_interval=float(env.get("CONGDOAN_PROGRESS_INTERVAL") or 3),
             db_busy_timeout=float(env.get("CONGDOAN_DB_BUSY_TIMEOUT") or 30),
+            min_coverage=float(env.get("CONGDOAN_MIN_COVERAGE") or 50),
         )

@@ -63,9 +63,10 @@ def _overview(ctx: Ctx, args: str, command: str, title: str, line: Callable[[pro
     lines = [title.format(unit=esc(unit.name))]
     shown: list[prog.Progress] = []
     for period in periods:
-        rows = prog.overview(ctx.session, unit, period)
+        rows = prog.overview(ctx.session, unit, period, today=local_today(ctx.now), min_coverage=ctx.settings.min_coverage)
         if rows:
-            lines += ["", "<b>" + esc(_capital(period_label(period))) + "</b>"]
+            lines += ["", "<b>" + esc(_capital(period_label(period))) + "</b> — "
+                      + esc(_("figures {window}").format(window=rows[0].window_text()))]
             lines += ["• " + line(p) for p in rows]
             shown += rows
     if not shown:
@@ -281,7 +282,7 @@ def answer_figures(ctx: Ctx, intent: Intent, unit: Unit) -> None:
         period = _period_for(ctx, intent, unit, indicator)
         if period is None:
             continue
-        p = prog.progress(ctx.session, unit, indicator, period)
+        p = prog.progress(ctx.session, unit, indicator, period, today=local_today(ctx.now), min_coverage=ctx.settings.min_coverage)
         sentences += [s for s in _figure_sentences(p, intent.name) if s]
         answered.append(p)
     if not sentences:
@@ -291,7 +292,7 @@ def answer_figures(ctx: Ctx, intent: Intent, unit: Unit) -> None:
 
 
 def _overview_paragraph(ctx: Ctx, unit: Unit, period: Period) -> None:
-    rows = prog.overview(ctx.session, unit, period)
+    rows = prog.overview(ctx.session, unit, period, today=local_today(ctx.now), min_coverage=ctx.settings.min_coverage)
     if not rows:
         ctx.say(_("No targets have been set for <b>{unit}</b> for {period}.").format(
             unit=esc(unit.name), period=period_label(period)) + " " + _contact_sentence(ctx, unit))
@@ -328,6 +329,7 @@ def _figure_sentences(p: prog.Progress, intent: str) -> list[str]:
         out.append(_("Nothing has been reported for it for {period} yet.").format(period=span))
         return out
     out.append(_reported_sentence(p))
+    out.append(_("Figures {window}.").format(window=p.window_text()))
     if p.actual_in_period is not None and p.actual_in_period.value is not None and not p.is_percent:
         out.append(_("Of this, {period}: {value}.").format(
             period=asked, value=esc(reporting.format_indicator_value(p.indicator, p.actual_in_period.value))))
@@ -347,6 +349,10 @@ def _reported_sentence(p: prog.Progress) -> str:
         return _("The rate reached is <b>{rate}</b> ({part} of {whole}).").format(
             rate=prog_percent(p.actual.value), part=_n(p.actual.numerator),
             whole=esc(reporting.format_indicator_value(p.indicator, p.actual.denominator)))
+    if not p.enough():
+        text = _("Reported so far: <b>{value}</b>; not enough units have reported to say how much of the target is reached.").format(
+            value=esc(reporting.format_indicator_value(p.indicator, p.actual.value)))
+        return text + " " + _("Figures from {count} of {total} CĐCS.").format(count=p.actual.units, total=p.expected_units)
     text = _("Reported so far: <b>{value}</b>, <b>{percent}</b> of the target.").format(
         value=esc(reporting.format_indicator_value(p.indicator, p.actual.value)), percent=prog_percent(p.reached))
     if p.indicator.rollup == "snapshot":
@@ -391,7 +397,12 @@ def _target_line(p: prog.Progress) -> str:
     if p.is_percent:
         return text + " — " + _("reached {rate}").format(rate=prog_percent(p.actual.value))
     return text + " — " + _("reported {value} ({percent})").format(
-        value=esc(reporting.format_indicator_value(p.indicator, p.actual.value)), percent=prog_percent(p.reached))
+        value=esc(reporting.format_indicator_value(p.indicator, p.actual.value)), percent=_attained(p))
+
+
+def _attained(p: prog.Progress) -> str:
+    """Attainment of the target as a percentage, unless too few units reported to say."""
+    return prog_percent(p.reached) if p.enough() else _("not enough figures yet")
 
 
 def _progress_line(p: prog.Progress) -> str:
@@ -408,7 +419,7 @@ def _progress_line(p: prog.Progress) -> str:
     else:
         head = _("<b>{name}</b>: {value} of {target} — {percent}").format(
             name=name, value=esc(reporting.format_indicator_value(p.indicator, p.actual.value)), target=target,
-            percent=prog_percent(p.reached))
+            percent=_attained(p))
     if missing <= 0:
         return head + "; " + _("target met")
     if p.indicator.rollup == "share_yes":

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlmodel import select
 
 from bot.i18n import _, current_language
 from bot.messages import Option, OutFile, esc
 from bot.models import Indicator, Level, Role, Round, Rollup, Unit
-from bot.services import charts, export_xlsx, registry, reporting, rollup, scoring
+from bot.clock import local_today
+from bot.services import charts, export_xlsx, figures, registry, reporting, rollup, scoring
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
-from bot.textvn import Kind, format_date, format_datetime, format_number, format_value
+from bot.textvn import format_date, format_datetime, format_number
 from handlers.base import CALLBACK_LIMIT, Ctx
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,7 @@ def _command_option(label: str, command: str, req: Request) -> Option | None:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else format_number(value, locale=current_language(), max_decimals=1) + "%"
+    return figures.format_percent(value)
 
 
 def _figure(result: IndicatorResult, value: float | None) -> str:
@@ -122,7 +124,7 @@ def _target_text(result: IndicatorResult, target: float | None) -> str:
     if target is None:
         return ""
     if result.percent:
-        return format_value(target, Kind.PERCENT, "%", locale=current_language())
+        return _pct(target)
     return reporting.format_indicator_value(result.indicator, target)
 
 
@@ -183,14 +185,18 @@ def own_status_lines(ctx: Ctx, req: Request) -> list[str]:
     return ["", text]
 
 
-def indicator_line(result: IndicatorResult, single_unit: bool) -> list[str]:
+def indicator_line(result: IndicatorResult, single_unit: bool, today: date | None = None,
+                   min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> list[str]:
+    """One indicator of /tonghop: its figure ("Tỷ lệ" for a rate) with its window, the target and
+    "đạt x% chỉ tiêu" (or "chưa đủ số liệu" below the coverage threshold), and the coverage."""
     ind = result.indicator
     name = esc(reporting.indicator_name(ind))
-    if result.cumulative:
-        name += " " + _("(cumulative {period})").format(period=result.window.code)
+    name += " (" + esc(figures.window_text(result.span, today or local_today())) + ")"
     fig = result.total
     if single_unit and ind.rollup == Rollup.SHARE_YES:
         shown = _("no figures") if not fig.units else (_("Yes") if fig.yes else _("No"))
+    elif result.percent and fig.value is not None:
+        shown = _("rate {pct}").format(pct=_pct(fig.value))
     else:
         shown = _figure(result, fig.value)
     if ind.rollup == Rollup.RATIO and fig.denominator and not single_unit:
@@ -201,11 +207,14 @@ def indicator_line(result: IndicatorResult, single_unit: bool) -> list[str]:
     if target is not None:
         period = result.targets.period.code if result.targets is not None else ""
         line += " — " + _("target {target} ({period})").format(target=_target_text(result, target), period=period)
-        reached = result.attainment()
-        if reached is not None:
-            line += ": " + _("reached {pct}").format(pct=_pct(reached))
+        if fig.value is not None and not single_unit and not result.enough(min_coverage):
+            line += ": " + _("not enough figures yet")
+        else:
+            reached = result.attainment()
+            if reached is not None:
+                line += ": " + _("reached {pct} of the target").format(pct=_pct(reached))
     if not single_unit:
-        line += " · " + _("{units}/{expected} units").format(units=fig.units, expected=result.expected)
+        line += " · " + _("{units}/{expected} units have reported").format(units=fig.units, expected=result.expected)
     lines = [line]
     targets = result.targets
     if ind.rollup == Rollup.SHARE_YES and targets is not None and targets.sector_specific and not single_unit:
@@ -239,7 +248,7 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
         lines.append(_("This round asks no indicators."))
     for result in roll.indicators:
         if result.expected:  # indicators that apply to no unit here (their level or sector) are left out
-            lines += indicator_line(result, single)
+            lines += indicator_line(result, single, local_today(ctx.now), ctx.settings.min_coverage)
     if not single:
         lines += ["", _("<i>Units without figures are counted as missing, not as zero; percentages are ratios of sums.</i>")]
     options: list[list[Option]] = []
@@ -326,7 +335,7 @@ def cmd_export(ctx: Ctx, args: str) -> None:
     req = parse_request(ctx, args)
     if req is None:
         return
-    content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id)
+    content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id, ctx.settings.min_coverage)
     name = f"tonghop-{req.round.code}-{req.unit.code}.xlsx"
     caption = _("Excel: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
     ctx.say("", file=OutFile(file_name=name, content=content, kind="document", caption=caption))

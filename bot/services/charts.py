@@ -19,7 +19,7 @@ from matplotlib.figure import Figure as MplFigure  # noqa: E402
 
 from bot.i18n import _, current_language  # noqa: E402
 from bot.models import Level  # noqa: E402
-from bot.services import reporting  # noqa: E402
+from bot.services import figures, reporting  # noqa: E402
 from bot.services.rollup import IndicatorResult, RoundRollup, short_name  # noqa: E402
 from bot.textvn import format_number  # noqa: E402
 
@@ -32,7 +32,7 @@ MAX_BARS = 40
 
 
 def _pct(value: float) -> str:
-    return format_number(value, locale=current_language(), max_decimals=1) + "%"
+    return figures.format_percent(value)
 
 
 def _label(text: str, width: int = 28) -> str:

@@ -28,10 +28,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
-from bot.clock import to_local, utcnow
+from bot.clock import local_today, to_local, utcnow
 from bot.i18n import _
 from bot.models import IndicatorKind, Round, Rollup
-from bot.services import cells, reporting
+from bot.services import cells, figures, reporting
 from bot.services.rollup import (
     GROUP_BY_UNIT,
     LATE,
@@ -148,20 +148,22 @@ def _scope_name(rollup: RoundRollup) -> str:
     return rollup.root.name if rollup.root is not None else _("all units")
 
 
-def _summary_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
+def _summary_sheet(ws: Worksheet, rollup: RoundRollup, min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> None:
     headers = [_("Code"), _("Indicator"), _("Unit of measure"), _("How it adds up"), _("Compared over"),
-               _("Result"), _("Target"), _("% reached"), _("Units with figures"), _("Units expected"),
+               _("Result"), _("Target"), _("% of the target reached"), _("Units with figures"), _("Units expected"),
                _("Units missing")]
     rows: list[list[_Cell]] = []
     for result in rollup.indicators:
         ind = result.indicator
         unit = "%" if result.percent else reporting.unit_of_measure(ind)
-        window = (_("{period} (cumulative)").format(period=result.window.code) if result.cumulative
-                  else result.window.code)
+        window = figures.window_text(result.span, local_today())
+        reached: _Cell = (_fraction(result.attainment()), PERCENT)
+        if result.total.value is not None and result.target() is not None and not result.enough(min_coverage):
+            reached = (_("not enough figures yet"), None)
         rows.append([(ind.code, None), (reporting.indicator_name(ind), None), (unit, None),
                      (rollup_label(ind.rollup), None), (window, None),
                      _result_cell(result, result.total.value), _target_cell(result, result.target()),
-                     (_fraction(result.attainment()), PERCENT), (result.total.units, INTEGER),
+                     reached, (result.total.units, INTEGER),
                      (result.expected, INTEGER), (result.missing, INTEGER)])
         if result.percent and result.targets is not None and result.targets.sector_specific:
             for sector in sorted(set(result.targets.by_sector) | set(result.by_sector)):
@@ -206,7 +208,8 @@ def _completeness_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
     _write_table(ws, title, headers, rows, totals=[len(rows) - 1])
 
 
-def build_workbook(session: Session, rnd: Round, root_id: int | None) -> bytes:
+def build_workbook(session: Session, rnd: Round, root_id: int | None,
+                   min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> bytes:
     """The .xlsx of a round under a root unit (None: every unit), as bytes."""
     groups = rollup_round(session, rnd, root_id)
     per_unit = rollup_round(session, rnd, root_id, group_by=GROUP_BY_UNIT, group_targets=True)
@@ -217,7 +220,7 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None) -> bytes:
     wb = Workbook()
     summary = wb.active
     summary.title = _("Summary")[:31]
-    _summary_sheet(summary, groups)
+    _summary_sheet(summary, groups, min_coverage)
     _completeness_sheet(wb.create_sheet(_("Completeness")[:31]), groups)
 
     ws = wb.create_sheet(_("Units")[:31])
@@ -255,7 +258,7 @@ def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult
                _("This round ({unit})").format(unit=unit) if unit else _("This round")]
     if ratio:
         headers += [_("Numerator (latest)"), _("Denominator ({code}, latest)").format(code=ind.denominator_code)]
-    headers += [compared, _("Target"), _("% reached")]
+    headers += [compared, _("Target"), _("% of the target reached")]
     rows: list[list[_Cell]] = []
     for st in statuses:
         if (st.unit_id not in rollup.groups) or result.expected_by_group.get(st.unit_id, 0) == 0:

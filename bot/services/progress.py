@@ -1,34 +1,18 @@
 """Targets, progress and round status of a unit: the figures behind /chitieu, /tiendo, /hannop
 and the answers to free-text questions. Plain functions taking a session; no channel code.
 
-Roll-up rules (over the units of a subtree and the rounds whose period lies inside the
-asked period):
-
-* SUM (new members, money): per unit, the values of non-overlapping rounds are added
-  (a year round covering the quarters wins over them, so nothing is counted twice); then
-  units are added.
-* SNAPSHOT (members, workers): per unit the latest value reported in the period; then
-  units are added. Member counts are never added across periods.
-* RATIO (people reached ÷ workers): per unit the latest numerator and the workers (LD_TONG)
-  of the same report, or else the unit's latest LD_TONG up to the end of the period;
-  the percent is Σ numerator ÷ Σ denominator — never an average of percentages.
-* SHARE_YES (yes/no facts): per unit the latest answer; the percent of answering units
-  that said yes.
-
-Targets: a unit's own target for the shortest period containing the asked one; for ratio
-and yes/no indicators, a percent target set higher up (e.g. by the provincial federation,
-per sector) applies to every unit below it as a common target.
+The figures come from the same engine as the staff view (bot.services.rollup.compute, with
+this unit as the root) under the rules of bot.services.figures: the comparison window runs
+from the start of the target's period to the end of the asked period, per-sector targets are
+blended, a percent target set higher up applies to every unit below it.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-
-from babel.numbers import format_decimal
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -48,11 +32,11 @@ from bot.models import (
     Unit,
 )
 from bot.nlu import RoundEntry, UnitEntry, Vocabulary
-from bot.services import registry, reporting
+from bot.services import figures, registry, reporting, rollup
 from bot.services.periods import PeriodCodeError, normalise_period_code, parse_period_code
 from bot.textvn import format_number
 
-PERCENT_ROLLUPS = (Rollup.RATIO, Rollup.SHARE_YES)
+PERCENT_ROLLUPS = figures.PERCENT_ROLLUPS
 
 
 # ---- vocabulary for the question parser ------------------------------------------------
@@ -100,11 +84,7 @@ def current_periods(session: Session, now: datetime) -> list[Period]:
     return [p for p in found if p is not None]
 
 
-def within(inner: Period, outer: Period) -> bool:
-    return outer.starts_on <= inner.starts_on and inner.ends_on <= outer.ends_on
-
-
-# ---- targets ----------------------------------------------------------------------------
+# ---- targets and figures: thin views over the one engine (rollup.compute) ------------------
 
 
 @dataclass
@@ -115,53 +95,9 @@ class TargetInfo:
     common: bool = False
 
 
-def _target_rows(session: Session, unit_ids: list[int], indicator_id: int | None, period: Period):
-    query = (
-        select(Target, Period).join(Period, col(Period.id) == col(Target.period_id))
-        .where(col(Target.unit_id).in_(unit_ids), Period.starts_on <= period.starts_on,
-               Period.ends_on >= period.ends_on)
-    )
-    if indicator_id is not None:
-        query = query.where(Target.indicator_id == indicator_id)
-    return session.exec(query).all()
-
-
-def target_of(session: Session, unit: Unit, indicator: Indicator, period: Period) -> TargetInfo | None:
-    """The unit's target for the shortest period containing `period`, or a common percent target above it."""
-    own = [(t, p) for t, p in _target_rows(session, [unit.id], indicator.id, period)
-           if t.sector in (None, "", unit.sector)]
-    if own:
-        t, p = min(own, key=lambda r: (r[1].ends_on - r[1].starts_on, r[0].sector is None))
-        return TargetInfo(t.value, p, unit)
-    if indicator.rollup not in PERCENT_ROLLUPS:
-        return None
-    if unit.level == Level.GRASSROOTS and not reporting.applies_to(indicator, unit):
-        return None
-    for upper in registry.ancestors(session, unit):
-        rows = [(t, p) for t, p in _target_rows(session, [upper.id], indicator.id, period)
-                if t.sector in (None, "") or (unit.sector and t.sector == unit.sector)]
-        if rows:
-            t, p = min(rows, key=lambda r: (r[1].ends_on - r[1].starts_on, not r[0].sector))
-            return TargetInfo(t.value, p, upper, common=True)
-    return None
-
-
-def targets_in(session: Session, unit: Unit, period: Period) -> list[tuple[Indicator, TargetInfo]]:
-    """Every target of the unit for exactly this period (own and common ones), in catalogue order."""
-    result = []
-    for indicator in session.exec(select(Indicator).order_by(Indicator.position)).all():
-        info = target_of(session, unit, indicator, period)
-        if info is not None and info.period.code == period.code:
-            result.append((indicator, info))
-    return result
-
-
-# ---- what was reported --------------------------------------------------------------------
-
-
 @dataclass
 class Actual:
-    """What the units reported for one indicator in a period, rolled up."""
+    """What the units reported for one indicator in a window, rolled up."""
 
     value: Decimal | None = None  # count/money; for RATIO and SHARE_YES the percent
     numerator: Decimal | None = None  # RATIO: people; SHARE_YES: units that said yes
@@ -169,88 +105,20 @@ class Actual:
     units: int = 0  # units whose reports count
 
 
-@dataclass
-class _Row:
-    unit_id: int
-    submission_id: int
-    indicator: str
-    value: Decimal
-    starts_on: date
-    ends_on: date
-    at: datetime
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
-def _rows(session: Session, unit_ids: list[int], codes: list[str], until: date) -> list[_Row]:
-    rows = session.exec(
-        select(Submission.unit_id, Submission.id, Indicator.code, SubmissionValue.value, Period.starts_on,
-               Period.ends_on, Submission.submitted_at)
-        .join(SubmissionValue, col(SubmissionValue.submission_id) == col(Submission.id))
-        .join(Indicator, col(Indicator.id) == col(SubmissionValue.indicator_id))
-        .join(Round, col(Round.id) == col(Submission.round_id))
-        .join(Period, col(Period.id) == col(Round.period_id))
-        .where(col(Submission.unit_id).in_(unit_ids), col(Indicator.code).in_(codes),
-               col(SubmissionValue.value).is_not(None), Period.ends_on <= until)
-    ).all()
-    return [_Row(u, s, c, Decimal(str(v)), a, b, at) for u, s, c, v, a, b, at in rows]
-
-
-def _latest(rows: list[_Row]) -> _Row:
-    return max(rows, key=lambda r: (r.ends_on, r.at, r.submission_id))
-
-
-def _non_overlapping_sum(rows: list[_Row]) -> Decimal:
-    """Add the values of one unit, longest report periods first, skipping periods that overlap."""
-    taken: list[_Row] = []
-    for row in sorted(rows, key=lambda r: (-(r.ends_on - r.starts_on).days, -r.at.timestamp())):
-        if all(row.ends_on < t.starts_on or row.starts_on > t.ends_on for t in taken):
-            taken.append(row)
-    return sum((r.value for r in taken), Decimal(0))
-
-
-def actual(session: Session, unit_ids: list[int], indicator: Indicator, period: Period) -> Actual:
-    """Roll up what the units reported for an indicator in a period (see the module docstring)."""
-    codes = [indicator.code] + ([indicator.denominator_code] if indicator.denominator_code else [])
-    rows = _rows(session, unit_ids, codes, period.ends_on)
-    inside = [r for r in rows if r.starts_on >= period.starts_on and r.indicator == indicator.code]
-    per_unit: dict[int, list[_Row]] = defaultdict(list)
-    for r in inside:
-        per_unit[r.unit_id].append(r)
-    if not per_unit:
-        return Actual()
-    result = Actual(units=len(per_unit))
-    if indicator.rollup == Rollup.SUM:
-        result.value = sum((_non_overlapping_sum(rs) for rs in per_unit.values()), Decimal(0))
-    elif indicator.rollup == Rollup.SHARE_YES:
-        answers = [_latest(rs).value for rs in per_unit.values()]
-        result.numerator = Decimal(sum(1 for a in answers if a))
-        result.denominator = Decimal(len(answers))
-        result.value = result.numerator * 100 / result.denominator
-    elif indicator.rollup == Rollup.RATIO:
-        denominators: dict[int, list[_Row]] = defaultdict(list)
-        for r in rows:
-            if r.indicator == indicator.denominator_code:
-                denominators[r.unit_id].append(r)
-        num = den = Decimal(0)
-        counted = 0
-        for unit_id, rs in per_unit.items():
-            latest = _latest(rs)
-            same = [d for d in denominators[unit_id] if d.submission_id == latest.submission_id]
-            candidates = same or denominators[unit_id]
-            if not candidates:
-                continue
-            num += latest.value
-            den += _latest(candidates).value
-            counted += 1
-        result.units = counted
-        if den:
-            result.numerator, result.denominator = num, den
-            result.value = num * 100 / den
-    else:  # SNAPSHOT
-        result.value = sum((_latest(rs).value for rs in per_unit.values()), Decimal(0))
-    return result
-
-
-# ---- progress against a target ----------------------------------------------------------------
+def _actual(result: rollup.IndicatorResult) -> Actual:
+    fig = result.total
+    found = Actual(value=_dec(fig.value), units=fig.units)
+    if fig.value is None:
+        return found
+    if result.indicator.rollup == Rollup.RATIO:
+        found.numerator, found.denominator = _dec(fig.total), _dec(fig.denominator)
+    elif result.indicator.rollup == Rollup.SHARE_YES:
+        found.numerator, found.denominator = Decimal(fig.yes), Decimal(fig.units)
+    return found
 
 
 @dataclass
@@ -261,9 +129,12 @@ class Progress:
     unit: Unit
     period: Period  # the period asked about
     target: TargetInfo | None
-    actual: Actual  # over the target's period when there is a target, else over `period`
-    actual_in_period: Actual | None = None  # over `period` alone, when the target's period is longer
+    actual: Actual  # over the comparison window (from the target period's start to the end of `period`)
+    actual_in_period: Actual | None = None  # over `period` alone, when the window starts earlier
     expected_units: int = 1
+    window: figures.Window | None = None
+    today: date | None = None  # the local date the answer is given on (for the window's words)
+    min_coverage: float = figures.DEFAULT_MIN_COVERAGE  # settings.min_coverage
 
     @property
     def is_percent(self) -> bool:
@@ -275,12 +146,8 @@ class Progress:
 
     @property
     def reached(self) -> Decimal | None:
-        """Percent of the target reached (count and money); the rate itself for percent indicators."""
-        if self.actual.value is None:
-            return None
-        if self.is_percent:
-            return self.actual.value
-        if self.target is None or not self.target.value:
+        """Percent of the target reached (attainment): actual ÷ target × 100, for every kind."""
+        if self.actual.value is None or self.target is None or not self.target.value:
             return None
         return self.actual.value * 100 / Decimal(str(self.target.value))
 
@@ -297,36 +164,85 @@ class Progress:
             return max(needed, Decimal(0))
         return max(goal - self.actual.value, Decimal(0))
 
+    def window_text(self, today: date | None = None) -> str:
+        """The window the figure covers, in words ("tính đến 30/06/2026", "từ đầu năm đến nay")."""
+        if self.window is None:
+            return ""
+        return figures.window_text(self.window, today or self.today or local_today())
 
-def reporting_units(session: Session, unit: Unit) -> list[int]:
-    """The unit and every active unit below it (whose reports count for it)."""
-    ids = registry.subtree_ids(session, unit.id)
-    return list(session.exec(select(Unit.id).where(col(Unit.id).in_(ids), Unit.active == True)).all())  # noqa: E712
+    def enough(self) -> bool:
+        """Whether enough of the expected units reported to state an attainment (always, for one CĐCS)."""
+        if self.unit.level == Level.GRASSROOTS:
+            return True
+        return figures.enough_coverage(self.actual.units, self.expected_units, self.min_coverage)
+
+
+def progresses(session: Session, unit: Unit, indicators: list[Indicator], period: Period,
+               ask: rollup.Ask | Round | None = None, today: date | None = None,
+               min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> list[Progress]:
+    """Targets and figures of these indicators for a unit (with its subtree) and a period.
+
+    The same computation as the staff view (rollup.compute over the unit as root); `ask` is the
+    round whose audience counts (default: every active unit of the subtree).
+    """
+    if not indicators:
+        return []
+    ask = ask if ask is not None else rollup.Ask()
+    roll = rollup.compute(session, ask, period, unit.id, indicators)
+    cumulative = [r.indicator for r in roll.indicators if r.cumulative]
+    alone: dict[int | None, Actual] = {}
+    if cumulative:
+        alone = {r.indicator.id: _actual(r)
+                 for r in rollup.compute(session, ask, period, unit.id, cumulative, cumulative=False).indicators}
+    found = []
+    for r in roll.indicators:
+        found.append(Progress(
+            indicator=r.indicator, unit=unit, period=period, target=_target_info(session, r, unit),
+            actual=_actual(r), actual_in_period=alone.get(r.indicator.id),
+            expected_units=r.expected if unit.level != Level.GRASSROOTS else 1, window=r.span, today=today,
+            min_coverage=min_coverage))
+    return found
+
+
+def _target_info(session: Session, result: rollup.IndicatorResult, unit: Unit) -> TargetInfo | None:
+    value = result.target()
+    if value is None or result.targets is None:
+        return None
+    holder = unit if result.targets.holder_id == unit.id else session.get(Unit, result.targets.holder_id)
+    assert holder is not None
+    return TargetInfo(value, result.targets.period, holder, common=result.targets.inherited)
 
 
 def progress(session: Session, unit: Unit, indicator: Indicator, period: Period,
-             unit_ids: list[int] | None = None) -> Progress:
+             ask: rollup.Ask | Round | None = None, today: date | None = None,
+             min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> Progress:
     """The target of an indicator for a period and what the unit (with its subtree) reported."""
-    unit_ids = unit_ids if unit_ids is not None else reporting_units(session, unit)
-    target = target_of(session, unit, indicator, period)
-    span = target.period if target is not None else period
-    result = Progress(indicator=indicator, unit=unit, period=period, target=target,
-                      actual=actual(session, unit_ids, indicator, span))
-    if span.code != period.code:
-        result.actual_in_period = actual(session, unit_ids, indicator, period)
-    if unit.level != Level.GRASSROOTS:
-        result.expected_units = sum(1 for _ in _grassroots_in(session, unit_ids))
-    return result
+    return progresses(session, unit, [indicator], period, ask, today, min_coverage)[0]
 
 
-def _grassroots_in(session: Session, unit_ids: list[int]) -> list[int]:
-    return list(session.exec(select(Unit.id).where(col(Unit.id).in_(unit_ids), Unit.level == Level.GRASSROOTS)).all())
+def target_of(session: Session, unit: Unit, indicator: Indicator, period: Period) -> TargetInfo | None:
+    """The unit's target for the shortest period containing `period`, or a common percent target above it."""
+    return progress(session, unit, indicator, period).target
 
 
-def overview(session: Session, unit: Unit, period: Period) -> list[Progress]:
-    """Progress of every target of the unit for a period."""
-    unit_ids = reporting_units(session, unit)
-    return [progress(session, unit, indicator, period, unit_ids) for indicator, _t in targets_in(session, unit, period)]
+def _catalogue(session: Session) -> list[Indicator]:
+    return list(session.exec(select(Indicator).order_by(Indicator.position)).all())
+
+
+def overview(session: Session, unit: Unit, period: Period, today: date | None = None,
+             min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> list[Progress]:
+    """Progress of every target the unit has for exactly this period, in catalogue order."""
+    return [p for p in progresses(session, unit, _catalogue(session), period, today=today, min_coverage=min_coverage)
+            if p.target is not None and p.target.period.code == period.code]
+
+
+def targets_in(session: Session, unit: Unit, period: Period) -> list[tuple[Indicator, TargetInfo]]:
+    """Every target of the unit for exactly this period (own and common ones), in catalogue order."""
+    return [(p.indicator, p.target) for p in overview(session, unit, period) if p.target is not None]
+
+
+def within(inner: Period, outer: Period) -> bool:
+    return outer.starts_on <= inner.starts_on and inner.ends_on <= outer.ends_on
 
 
 # ---- rounds --------------------------------------------------------------------------------
@@ -435,10 +351,7 @@ def needs_report(p: Progress) -> bool:
 
 def format_percent(value: Decimal | None) -> str:
     """A percentage with exactly one decimal, the local way: "87,5%", "300,0%"; "—" when unknown."""
-    if value is None:
-        return "—"
-    rounded = Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return format_decimal(rounded, format="#,##0.0", locale=current_language()) + "%"
+    return figures.format_percent(value)
 
 
 def format_count(value: Decimal | None) -> str:

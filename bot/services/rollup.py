@@ -25,9 +25,9 @@ The statements
 
 Roll-up rules (Indicator.rollup)
 --------------------------------
-* ``sum`` (counts, money): Σ over units and periods. Periods of the same kind as the
-  round's (quarters with quarters) so a yearly round does not add up with its quarters;
-  two rounds of the same period count once (the later one).
+* ``sum`` (counts, money): Σ over units and periods. Per unit, only its reports of the longest
+  period kind in the window (a unit's yearly report, else its quarters), so a yearly round
+  does not add up with its quarters; two rounds of the same period count once (the later one).
 * ``snapshot`` (members): each unit's latest value in the window, added across units;
   never a sum across periods.
 * ``ratio`` (people informed ÷ workers): Σ numerators ÷ Σ denominators × 100 over the units
@@ -71,7 +71,8 @@ from bot.models import (
     Target,
     Unit,
 )
-from bot.services import registry
+from bot.services import figures, registry
+from bot.services.figures import NO_SECTOR, PERCENT_ROLLUPS, TargetSet, Window, attainment
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,6 @@ ON_TIME, LATE, MISSING = "on_time", "late", "missing"
 GROUP_BY_CHILD = "child"  # groups are the children of the root (upper-level unions of a province)
 GROUP_BY_UNIT = "unit"  # every expected unit is its own group (per-unit sheets, rankings of CĐCS)
 MAX_DEPTH = 12  # guards the recursive walk against a cycle in parent links
-PERCENT_ROLLUPS = (Rollup.RATIO.value, Rollup.SHARE_YES.value)
-NO_SECTOR = ""
 
 _unit = Unit.__table__
 _sub = Submission.__table__
@@ -151,51 +150,6 @@ class Figure:
 
 
 @dataclass
-class TargetSet:
-    """A holder unit's target for one indicator and period: overall and per sector."""
-
-    holder_id: int
-    period: Period
-    overall: float | None = None
-    by_sector: dict[str, float] = field(default_factory=dict)
-    inherited: bool = False  # taken from a unit above (percent targets apply at every level)
-
-    def for_sector(self, sector: str) -> float | None:
-        return self.by_sector.get(sector, self.overall)
-
-    @property
-    def sector_specific(self) -> bool:
-        return bool(self.by_sector)
-
-    def blended(self, by_sector: dict[str, Figure], expected: dict[str, int] | None = None) -> float | None:
-        """One target for figures spread over sectors: Σ weight × sector target ÷ Σ weight.
-
-        E.g. QCDC with 100% for state and 80% for non-state CĐCS, 10 state and 5 non-state
-        units answering: (10 × 100 + 5 × 80) ÷ 15 = 93,3%. The weights are the units that
-        answered (the denominators, for a ratio); with no answers yet, the units expected to.
-        Sectors without a target are left out.
-        """
-        if not self.by_sector:
-            return self.overall
-        weights = {s: f.weight for s, f in by_sector.items() if f.weight > 0}
-        if not weights:
-            weights = {s: float(n) for s, n in (expected or {}).items() if n > 0}
-        num = den = 0.0
-        for sector, weight in weights.items():
-            t = self.for_sector(sector)
-            if t is not None:
-                num += weight * t
-                den += weight
-        return num / den if den else self.overall
-
-    def absolute(self) -> float | None:
-        """For sums and snapshots: the overall target, else the per-sector ones added up."""
-        if self.overall is not None:
-            return self.overall
-        return sum(self.by_sector.values()) if self.by_sector else None
-
-
-@dataclass
 class IndicatorResult:
     """An indicator of the round rolled up: in total, by group, by sector, against targets."""
 
@@ -211,6 +165,7 @@ class IndicatorResult:
     expected_by_group: dict[int, int] = field(default_factory=dict)
     expected_by_group_sector: dict[tuple[int, str], int] = field(default_factory=dict)
     targets: TargetSet | None = None  # the root's target (own, or inherited for percentages)
+    window_end: date | None = None  # the end of the asked period: figures are "as of" it
     _by_group_index: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -224,6 +179,16 @@ class IndicatorResult:
     @property
     def missing(self) -> int:
         return max(0, self.expected - self.total.units)
+
+    @property
+    def span(self) -> Window:
+        """The comparison window: from its start up to the end of the asked period."""
+        end = self.window_end or self.window.ends_on
+        return Window(self.window_start, end, self.cumulative, self.window.kind)
+
+    def enough(self, min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> bool:
+        """Whether enough of the expected units reported to state an attainment."""
+        return figures.enough_coverage(self.total.units, self.expected, min_coverage)
 
     def target(self) -> float | None:
         """The root's target for the total (per-sector targets blended, see TargetSet.blended)."""
@@ -260,17 +225,11 @@ class IndicatorResult:
 
 def target_value(result: IndicatorResult, targets: TargetSet | None, by_sector: dict[str, Figure],
                  expected: dict[str, int] | None = None) -> float | None:
-    if targets is None:
-        return None
-    if result.percent:
-        return targets.blended(by_sector, expected)
-    return targets.absolute()
-
-
-def attainment(value: float | None, target: float | None) -> float | None:
-    if value is None or target is None or target <= 0:
-        return None
-    return 100.0 * value / target
+    """The target of figures spread over sectors (see figures.target_value)."""
+    expected = expected or {}
+    units = sum(f.units for f in by_sector.values())
+    return figures.target_value(result.indicator.rollup, targets, {s: f.weight for s, f in by_sector.items()},
+                                expected, units)
 
 
 @dataclass
@@ -471,22 +430,26 @@ def plan_values(session: Session, period: Period, indicators: list[Indicator], w
     rounds: dict[int, list[int]] = defaultdict(list)
     periods_of: dict[int, list[int]] = defaultdict(list)
     asked: dict[int, list[tuple[int, date]]] = defaultdict(list)  # indicator → (round, period start)
+    candidates: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for ind_id, round_id, period_id, kind, starts_on in rows:
         asked[ind_id].append((round_id, starts_on))
         if ind_id not in rollups or starts_on < window_start.get(ind_id, period.starts_on):
             continue
-        if rollups[ind_id] == Rollup.SUM and kind != period.kind:
-            continue  # a yearly round's figures do not add up with the quarters'
-        rounds[ind_id].append(round_id)
-        periods_of[ind_id].append(period_id)
+        candidates[ind_id].append((round_id, period_id, kind))
+    kinds_of: dict[int, set[str]] = defaultdict(set)
+    for ind_id, feeds in sorted(candidates.items()):
+        for round_id, period_id, kind in feeds:
+            rounds[ind_id].append(round_id)
+            periods_of[ind_id].append(period_id)
+            kinds_of[ind_id].add(kind)
     den_rounds = {  # a denominator is read over its numerator's window
         num: sorted(r for r, starts_on in asked.get(den, []) if starts_on >= window_start.get(num, period.starts_on))
         for num, den in denominators.items()}
     direct: set[int] = set()
     for ind in indicators:
         rs = sorted(rounds.get(ind.id, []))  # type: ignore[arg-type]
-        if ind.rollup == Rollup.SUM:
-            if len(set(periods_of[ind.id])) == len(rs):  # type: ignore[index]
+        if ind.rollup == Rollup.SUM:  # one kind of period, one round each: nothing to choose per unit
+            if len(set(periods_of[ind.id])) == len(rs) and len(kinds_of[ind.id]) <= 1:  # type: ignore[index]
                 direct.add(ind.id)  # type: ignore[arg-type]
         elif ind.rollup == Rollup.RATIO:
             if ind.id in den_rounds and len(rs) <= 1 and den_rounds[ind.id] == rs:  # type: ignore[index]
@@ -550,9 +513,12 @@ def _ranked_values(session: Session, rnd: Round, period: Period, root_id: int | 
     rn_latest = func.row_number().over(
         partition_by=(_sub.c.unit_id, _val.c.indicator_id),
         order_by=(_period.c.ends_on.desc(), _round.c.deadline_at.desc(), _round.c.id.desc()))
+    kind_rank = case(figures.KIND_ORDER, value=_period.c.kind, else_=0)
+    longest = func.max(kind_rank).over(partition_by=(_sub.c.unit_id, _val.c.indicator_id))
     pairs = _asked(indicator_rounds)
     return (select(key.label("gkey"), exp.c.sector, _sub.c.unit_id, _val.c.indicator_id, _val.c.value,
-                   _period.c.kind, rn_period.label("rn_period"), rn_latest.label("rn_latest"))
+                   _period.c.kind, rn_period.label("rn_period"), rn_latest.label("rn_latest"),
+                   kind_rank.label("kind_rank"), longest.label("longest"))
             .select_from(joined.join(_round, _round.c.id == _sub.c.round_id)
                          .join(_period, _period.c.id == _round.c.period_id)
                          .join(_val, _val.c.submission_id == _sub.c.id))
@@ -565,7 +531,7 @@ def ranked_rows(session: Session, rnd: Round, period: Period, root_id: int | Non
     if not indicator_rounds:
         return []
     v = _ranked_values(session, rnd, period, root_id, group_by, indicator_rounds)
-    in_sum = v.c.rn_period == 1
+    in_sum = and_(v.c.rn_period == 1, v.c.kind_rank == v.c.longest)  # figures.sum rule: longest periods per unit
     latest = v.c.rn_latest == 1
     stmt = (select(v.c.gkey, v.c.sector, v.c.indicator_id,
                    func.count(distinct(case((in_sum, v.c.unit_id)))),
@@ -626,33 +592,13 @@ def collect_targets(session: Session, rows: list[tuple[int, int, str | None, flo
     missing = {r[4] for r in rows} - set(periods)
     for p in session.exec(sm_select(Period).where(col(Period.id).in_(missing))).all() if missing else []:
         periods[p.id] = p  # type: ignore[index]
-    found: dict[int, dict[int, TargetSet]] = defaultdict(dict)
-    for unit_id, indicator_id, sector, value, period_id in sorted(
-            rows, key=lambda r: (periods[r[4]].ends_on - periods[r[4]].starts_on)):
-        ts = found[unit_id].get(indicator_id)
-        if ts is None:
-            ts = found[unit_id][indicator_id] = TargetSet(holder_id=unit_id, period=periods[period_id])
-        elif ts.period.id != period_id:
-            continue  # a longer period than the one already kept
-        if sector:
-            ts.by_sector[sector] = float(value)
-        else:
-            ts.overall = float(value)
-    return found
+    return figures.collect_targets(rows, periods)
 
 
 def resolve_targets(indicator: Indicator, chain: list[int],
                     targets: dict[int, dict[int, TargetSet]]) -> TargetSet | None:
     """The first holder's target along the chain; sums and snapshots only take the holder's own."""
-    for depth, holder in enumerate(chain):
-        ts = targets.get(holder, {}).get(indicator.id)  # type: ignore[arg-type]
-        if ts is not None:
-            if depth == 0:
-                return ts
-            return TargetSet(ts.holder_id, ts.period, ts.overall, dict(ts.by_sector), inherited=True)
-        if indicator.rollup not in PERCENT_ROLLUPS:
-            return None
-    return None
+    return figures.resolve_targets(indicator.rollup, indicator.id, chain, targets)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- the roll-up
@@ -667,8 +613,18 @@ def round_indicator_list(session: Session, rnd: Round) -> list[Indicator]:
 
 
 def applies(indicator: Indicator, level: str, sector: str) -> bool:
-    levels, sectors = indicator.levels.split(), indicator.sectors.split()
-    return (not levels or level in levels) and (not sectors or sector in sectors)
+    return figures.applies(indicator.levels, indicator.sectors, level, sector)
+
+
+@dataclass
+class Ask:
+    """Whose figures count when no round is asked about: its audience (default: every active unit
+    of any level) and no round of its own (completeness is then meaningless: nobody submitted it)."""
+
+    audience: dict = field(default_factory=lambda: {"levels": list(figures.ALL_LEVELS)})
+    id: int | None = None
+    code: str = ""
+    title: str = ""
 
 
 def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by: str = GROUP_BY_CHILD,
@@ -680,11 +636,22 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
     """
     period = session.get(Period, rnd.period_id)
     assert period is not None
-    root = session.get(Unit, root_id) if root_id is not None else None
     indicators = round_indicator_list(session, rnd)
     if indicator_codes is not None:
         wanted = [c.upper() for c in indicator_codes]
         indicators = [i for i in indicators if i.code in wanted]
+    return compute(session, rnd, period, root_id, indicators, group_by=group_by, group_targets=group_targets)
+
+
+def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | None, indicators: list[Indicator],
+            *, group_by: str = GROUP_BY_CHILD, group_targets: bool = False, cumulative: bool = True) -> RoundRollup:
+    """The one fetch behind every figure: completeness of the asked units and the indicators rolled
+    up over the comparison window of `period` (see bot.services.figures) under a root unit.
+
+    ``rnd`` is the round whose audience is asked (or an Ask: everyone, for a unit's progress);
+    ``cumulative=False`` keeps every window to `period` itself (what was reported in it alone).
+    """
+    root = session.get(Unit, root_id) if root_id is not None else None
 
     # 1. completeness by group, level and sector
     buckets = completeness_rows(session, rnd, root_id, group_by)
@@ -716,20 +683,23 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
                 common = _most_common_period(ind.id, targets, set(holders))  # type: ignore[arg-type]
                 if common is not None:
                     reference[ind.id] = common  # type: ignore[index]
+    if not cumulative:
+        reference = {}
     window: dict[int, Period] = {i.id: reference.get(i.id, period) for i in indicators}  # type: ignore[misc]
-    window_start = {i: p.starts_on for i, p in window.items()}
+    window_start = {i: figures.comparison_window(period.starts_on, period.ends_on, p.starts_on).start
+                    for i, p in window.items()}
 
     # 4. values, aggregated in SQL: plain GROUP BY where each unit has one figure per round and
     #    period, window functions (latest value, one figure per period) where it may have several
     den_ids = _denominators(session, indicators)
     plan = plan_values(session, period, indicators, window_start, den_ids)
-    figures: dict[int, dict[tuple[int, str], Figure]] = defaultdict(dict)
+    figs: dict[int, dict[tuple[int, str], Figure]] = defaultdict(dict)
     rollups = {i.id: i.rollup for i in indicators}
     plain = [i.id for i in indicators if i.rollup != Rollup.RATIO]
     direct = {i: plan.rounds[i] for i in plain if i in plan.direct and i in plan.rounds}
     for gid, sector, ind_id, n, total, yes in direct_rows(session, rnd, root_id, group_by, direct):
         share = rollups[ind_id] == Rollup.SHARE_YES
-        figures[ind_id][(gid, sector or NO_SECTOR)] = Figure(
+        figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
             rollups[ind_id], units=int(n or 0), total=0.0 if share else float(total or 0), yes=int(yes or 0) if share else 0)
     ranked = {i: plan.rounds[i] for i in plain if i not in plan.direct and i in plan.rounds}
     for gid, sector, ind_id, n_sum, s_sum, n_latest, latest_sum, yes in ranked_rows(
@@ -741,13 +711,13 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
             fig = Figure(rollup, units=int(n_latest or 0), yes=int(yes or 0))
         else:  # snapshot (and anything unknown): each unit's latest value
             fig = Figure(rollup, units=int(n_latest or 0), total=float(latest_sum or 0))
-        figures[ind_id][(gid, sector or NO_SECTOR)] = fig
+        figs[ind_id][(gid, sector or NO_SECTOR)] = fig
     direct_den = {n: d for n, d in den_ids.items() if n in plan.direct}
     ranked_den = {n: d for n, d in den_ids.items() if n not in plan.direct}
     ratio = (direct_ratio_rows(session, rnd, root_id, group_by, direct_den, plan.rounds)
              + ranked_ratio_rows(session, rnd, period, root_id, group_by, ranked_den, plan))
     for gid, sector, ind_id, n, num_sum, den_sum in ratio:
-        figures[ind_id][(gid, sector or NO_SECTOR)] = Figure(
+        figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
             Rollup.RATIO.value, units=int(n), total=float(num_sum or 0), denominator=float(den_sum or 0))
 
     # 5. assemble totals, groups and sectors (Python adds up aggregated rows only)
@@ -755,9 +725,9 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
     for ind in indicators:
         result = IndicatorResult(
             indicator=ind, window=window[ind.id], window_start=window_start[ind.id],  # type: ignore[index]
-            cumulative=window[ind.id].id != period.id, total=Figure(ind.rollup), expected=0,  # type: ignore[index]
-            targets=resolve_targets(ind, holders, targets) if holders else None)
-        for (gid, sector), fig in figures.get(ind.id, {}).items():  # type: ignore[arg-type]
+            cumulative=window_start[ind.id] < period.starts_on, total=Figure(ind.rollup), expected=0,  # type: ignore[index]
+            targets=resolve_targets(ind, holders, targets) if holders else None, window_end=period.ends_on)
+        for (gid, sector), fig in figs.get(ind.id, {}).items():  # type: ignore[arg-type]
             result.total.add(fig)
             result.by_group.setdefault(gid, Figure(ind.rollup)).add(fig)
             result.by_sector.setdefault(sector, Figure(ind.rollup)).add(fig)
@@ -848,7 +818,7 @@ def default_round(session: Session, now: datetime) -> Round | None:
 
 
 __all__ = [
-    "Completeness", "Figure", "short_name", "IndicatorResult", "RoundRollup", "TargetSet", "UnitStatus", "applies", "attainment",
+    "Ask", "compute", "Completeness", "Figure", "short_name", "IndicatorResult", "RoundRollup", "TargetSet", "UnitStatus", "applies", "attainment",
     "completeness_rows", "default_round", "expected_units", "rollup_round", "scope_tree",
     "unit_statuses", "round_values", "sector_label", "plan_values", "direct_rows", "ranked_rows", "GROUP_BY_CHILD", "GROUP_BY_UNIT", "ON_TIME", "LATE", "MISSING",
 ]

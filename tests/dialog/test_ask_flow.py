@@ -94,11 +94,11 @@ def test_commands_list_targets_and_progress(engine, settings):
     chat = chat_as(engine, settings, world.CHAIR_UNIT)
     chat.send("/chitieu")
     assert "Chỉ tiêu của Công ty TNHH Hoa Ban" in chat.text and "Năm 2026" in chat.text
-    assert "• Đoàn viên kết nạp mới: 10 người — đã báo cáo 7 người (70,0%)" in chat.text
-    assert "98% (chỉ tiêu chung của Liên đoàn Lao động tỉnh Lai Châu) — đạt 75,0%" in chat.text
+    assert "• Đoàn viên kết nạp mới: 10 người — đã báo cáo 7 người (đạt 70,0% chỉ tiêu)" in chat.text
+    assert "98% (chỉ tiêu chung của Liên đoàn Lao động tỉnh Lai Châu) — tỷ lệ 75,0%" in chat.text
     chat.send("/tiendo")
-    assert "• Đoàn viên kết nạp mới: 7 người / 10 người — đạt 70,0%; còn thiếu 3 người" in chat.text
-    assert "• Số tiền ủng hộ Quỹ Xã hội Công đoàn: 2.500.000 đồng / 5.000.000 đồng — đạt 50,0%" in chat.text
+    assert "• Đoàn viên kết nạp mới: 7 người / 10 người — đạt 70,0% chỉ tiêu; còn thiếu 3 người" in chat.text
+    assert "• Số tiền ủng hộ Quỹ Xã hội Công đoàn: 2.500.000 đồng / 5.000.000 đồng — đạt 50,0% chỉ tiêu" in chat.text
     assert option_data(chat) == ["/baocao 2026-Q3", "/baocao 2026-NAM"]  # one button per round, no repeats
 
 
@@ -180,7 +180,7 @@ def test_commands_take_a_unit_and_a_period(engine, settings):
     assert "Bạn muốn hỏi đơn vị nào?" in chat.text
     chat.press_data(chat.last_reply.options[0][0].data)
     assert "Tiến độ thực hiện chỉ tiêu của Trường Tiểu học Pa Khoang" in chat.text
-    assert "Đoàn viên kết nạp mới: 3 người / 6 người — đạt 50,0%; còn thiếu 3 người" in chat.text
+    assert "Đoàn viên kết nạp mới: 3 người / 6 người — đạt 50,0% chỉ tiêu; còn thiếu 3 người" in chat.text
     chat.send("/chitieu XT_001 quý 2")  # no quarter targets: said so, for that quarter
     assert "Công ty TNHH Hoa Ban chưa được giao chỉ tiêu nào cho quý II/2026." in chat.text
 

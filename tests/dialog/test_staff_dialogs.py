@@ -31,7 +31,7 @@ def test_staff_sees_the_province_by_upper_union_and_gets_chart_and_excel(chat):
     text = staff.text
     assert "Tổng hợp: Báo cáo số liệu quý III/2026" in text
     assert "259/300 đơn vị đã nộp" in text and "LĐLĐ huyện Tam Đường: 28/36 — muộn 8, chưa nộp 8" in text
-    assert "Tổng số đoàn viên (lũy kế 2023-2028): 24.140 người — chỉ tiêu 24.500 người (2023-2028): đạt 98,5%" in text
+    assert "Tổng số đoàn viên (tính đến 30/09/2026): 24.140 người — chỉ tiêu 24.500 người (2023-2028): đạt 98,5% chỉ tiêu · 299/300 đơn vị đã báo cáo" in text
     assert "92,6% (25.195/27.222)" in text  # a ratio of sums, with its parts
     assert staff.options() == ["Excel", "Biểu đồ", "Xếp hạng"]
     staff.press("Biểu đồ")
@@ -70,7 +70,7 @@ def test_officer_sees_their_union_only(chat):
 def test_a_chair_gets_their_own_unit_only(chat):
     chair = chat("TD_001", Role.CHAIR, "604")
     chair.send("/tonghop")
-    assert "Đơn vị bạn đã nộp lúc" in chair.text and "Đoàn viên kết nạp mới (lũy kế 2026): 6 người" in chair.text
+    assert "Đơn vị bạn đã nộp lúc" in chair.text and "Đoàn viên kết nạp mới (tính đến 30/09/2026): 6 người" in chair.text
     assert "đơn vị đã nộp" not in chair.text  # no completeness of others
     chair.send("/xephang")
     assert "Cơ quan Huyện ủy Tam Đường: 94,1 điểm" in chair.text and "Trạm Y tế" not in chair.text

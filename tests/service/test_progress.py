@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from bot.clock import to_utc
 from bot.db import session_scope
 from bot.i18n import use_language
-from bot.models import Indicator, Round, Submission, SubmissionValue, Unit
+from bot.models import Indicator, Round, RoundIndicator, Submission, SubmissionValue, Unit
 from bot.services import progress as prog
 from bot.services.periods import get_or_create_period
 import ask_world as world
@@ -92,6 +92,7 @@ def test_yearly_report_is_not_added_to_the_quarters_it_covers(session, demo_engi
         s.add(sub)
         s.flush()
         s.add(SubmissionValue(submission_id=sub.id, indicator_id=indicator(s, "DV_MOI").id, value=8))
+        s.add(RoundIndicator(round_id=rnd.id, indicator_id=indicator(s, "DV_MOI").id))
     session.expire_all()
     assert figure(session, "XT_001", "DV_MOI").actual.value == 8  # the year's own total, not 3 + 4 + 8
 
@@ -102,6 +103,7 @@ def test_share_yes_uses_the_sector_target_and_the_latest_answer(session, demo_en
         sub = s.exec(select(Submission).where(Submission.round_id == rnd.id,
                                               Submission.unit_id == unit(s, "XT_001").id)).one()
         s.add(SubmissionValue(submission_id=sub.id, indicator_id=indicator(s, "QCDC").id, value=1))
+        s.add(RoundIndicator(round_id=rnd.id, indicator_id=indicator(s, "QCDC").id, position=9))
     session.expire_all()
     p = figure(session, "XT_001", "QCDC")
     assert p.target.value == 80  # non-state sector: 80%, not the state sector's 100%

@@ -41,14 +41,14 @@ def test_excel_sheets_headers_and_layout(sqlite_world):
             assert 8 <= ws.column_dimensions[letter].width <= 60
     summary = wb["Tổng hợp"]
     assert [c.value for c in summary[2]][:8] == ["Mã", "Chỉ tiêu", "Đơn vị tính", "Cách tổng hợp", "Kỳ so sánh",
-                                                 "Kết quả", "Chỉ tiêu giao", "% đạt"]
+                                                 "Kết quả", "Chỉ tiêu giao", "Đạt % chỉ tiêu"]
 
 
 def test_excel_numbers_equal_the_database_and_the_rollup(sqlite_world):
     wb = workbook(sqlite_world)
     summary = {r["Mã"]: r for r in rows(wb["Tổng hợp"]) if r["Chỉ tiêu"] and not r["Chỉ tiêu"].startswith(" ")}
     # NEW: 26 against 40 (worked out in test_rollup) → 65%, shown with the percent format
-    assert (summary["NEW"]["Kết quả"], summary["NEW"]["Chỉ tiêu giao"], summary["NEW"]["% đạt"]) == (26, 40, 0.65)
+    assert (summary["NEW"]["Kết quả"], summary["NEW"]["Chỉ tiêu giao"], summary["NEW"]["Đạt % chỉ tiêu"]) == (26, 40, 0.65)
     assert (summary["NEW"]["Đơn vị có số liệu"], summary["NEW"]["Đơn vị phải báo cáo"]) == (5, 6)
     assert abs(summary["INFO"]["Kết quả"] - 235 / 270) < 1e-12  # a ratio of sums, as a fraction for 0.0%
     assert summary["MEM"]["Kết quả"] == 215 and summary["FUND"]["Kết quả"] == 2_100_000

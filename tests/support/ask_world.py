@@ -83,6 +83,9 @@ def build(engine, year: int, today: date) -> None:
             session.add(rnd)
             session.flush()
             rounds[quarter] = rnd
+            asked = sorted({c for by_q in FIGURES.values() for c in by_q.get(quarter, {})} | {"QXH_THU"})
+            for position, code in enumerate(asked):  # a round's figures are those it asks for
+                session.add(RoundIndicator(round_id=rnd.id, indicator_id=indicators[code].id, position=position))
         q4 = get_or_create_period(session, f"{year}-Q4")
         open_round = Round(code=OPEN_ROUND, title=OPEN_TITLE, period_id=q4.id,
                            opens_at=local_day_start(today - timedelta(days=10)),
