@@ -58,7 +58,7 @@ def test_chair_gets_correct_figures_with_and_without_diacritics(year, fake, bot)
     status = texts(say(chair, "toi nop bao cao quy 2 chua"))
     assert f"Báo cáo thử Q2: hạn nộp 30/06/{year}; đơn vị đã nộp lúc" in status and "BC-001Q2" in status
     progress = texts(say(chair, "/tiendo"))
-    assert "Đoàn viên kết nạp mới: 7 người / 10 người — đạt 70,0%; còn thiếu 3 người" in progress
+    assert "Đoàn viên kết nạp mới: 7 người / 10 người — đạt 70,0% chỉ tiêu; còn thiếu 3 người" in progress
     assert "(còn 30 ngày); đơn vị chưa nộp." in texts(say(chair, "/hannop"))
     assert "mục 1/5" in texts(press(chair, f"Nộp ngay: {world.OPEN_TITLE}"))  # the button starts the report
     fake.assert_clean()
