@@ -6,9 +6,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from cli_runner import congdoan
+
+pytestmark = pytest.mark.e2e  # the real console script, one child process per command
 
 BATCH = 10
 
