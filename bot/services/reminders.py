@@ -13,13 +13,19 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, col, select
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import String, and_, cast, exists, literal, or_, select as sa_select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, ngettext, use_language
 from bot.messages import esc
-from bot.models import ChatIdentity, Level, Person, Role, Round, Submission, Unit
-from bot.services import outbox, registry, reporting
+from bot.models import ChatIdentity, Level, Outbox, Person, Role, Round, Submission, Unit
+from bot.services import outbox
+from bot.services.round_audience import audience_clauses
 from bot.textvn import format_date
 
 DEFAULT_STEPS = ["open", "-3@09:00", "-1@09:00", "0@07:30", "+1@09:00", "+3@09:00"]
@@ -114,49 +120,103 @@ def current_step(rnd: Round, now: datetime) -> str | None:
     return max(due)[1] if due else None
 
 
-# ---- who still owes ------------------------------------------------------------------
+# ---- who still owes (plain rows, found in SQL) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    code: str
+    name: str
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChairRow:
+    """A chair of an owing unit and one of their chats (channel None: no chat bound)."""
+
+    person_id: int
+    full_name: str
+    language: str | None
+    channel: str | None
+    chat_id: str | None
+    reachable: bool | None
+
+    @property
+    def can_receive(self) -> bool:
+        return self.channel is not None and bool(self.reachable)
 
 
 @dataclass
 class Owing:
-    unit: Unit
-    chairs: list[tuple[Person, ChatIdentity | None]] = field(default_factory=list)
+    unit: UnitRow
+    chairs: list[ChairRow] = field(default_factory=list)
 
 
-def owing_units(session: Session, rnd: Round) -> list[Owing]:
-    """Units in the round's audience with no confirmed submission, with their chairs."""
-    done = set(session.exec(select(Submission.unit_id).where(Submission.round_id == rnd.id)).all())
-    units = session.exec(select(Unit).where(Unit.active == True).order_by(Unit.code)).all()  # noqa: E712
-    owing = [Owing(u) for u in units if u.id not in done and reporting.in_audience(session, rnd, u)]
-    by_unit = {o.unit.id: o for o in owing}
-    if not by_unit:
-        return []
-    chairs = session.exec(
-        select(Person, ChatIdentity)
-        .join(ChatIdentity, col(ChatIdentity.person_id) == col(Person.id), isouter=True)
-        .where(col(Person.unit_id).in_(list(by_unit)), Person.role == Role.CHAIR, Person.active == True)  # noqa: E712
-        .order_by(Person.id)
-    ).all()
-    for person, identity in chairs:
-        by_unit[person.unit_id].chairs.append((person, identity))
+def _owing_select(rnd: Round, new_key_prefix: str | None = None) -> Any:
+    """One SELECT of the owing units of a round with their chairs' chats (outer joins).
+
+    With `new_key_prefix`, only rows whose reminder key (prefix + unit id + "|" + person id)
+    is not in the outbox yet: the already-queued majority never leaves the database.
+    """
+    chairs = aliased(Person)
+    ident = aliased(ChatIdentity)
+    query = (
+        sa_select(Unit.id, Unit.code, Unit.name, Unit.parent_id, chairs.id, chairs.full_name, chairs.language,
+                  ident.channel, ident.chat_id, ident.reachable)
+        .select_from(Unit)
+        .outerjoin(chairs, and_(chairs.unit_id == Unit.id, chairs.role == Role.CHAIR, chairs.active == true()))
+        .outerjoin(ident, ident.person_id == chairs.id)
+        .where(*audience_clauses(rnd))
+        .where(~exists().where(Submission.round_id == rnd.id, Submission.unit_id == Unit.id))
+        .order_by(Unit.code, chairs.id, ident.id)
+    )
+    if new_key_prefix is not None:
+        key = (literal(new_key_prefix, String) + cast(Unit.id, String) + literal("|", String)
+               + cast(chairs.id, String))
+        query = query.where(chairs.id.is_not(None), ident.id.is_not(None), ident.reachable == true(),
+                            ~exists().where(Outbox.key == key))
+    return query
+
+
+def _group(rows: Iterable[Any]) -> list[Owing]:
+    owing: list[Owing] = []
+    for unit_id, code, name, parent_id, person_id, full_name, language, channel, chat_id, reachable in rows:
+        if not owing or owing[-1].unit.id != unit_id:
+            owing.append(Owing(UnitRow(unit_id, code, name, parent_id)))
+        if person_id is not None:
+            owing[-1].chairs.append(ChairRow(person_id, full_name, language, channel, chat_id, reachable))
     return owing
 
 
-def upper_union(session: Session, unit: Unit, cache: dict[int, Unit | None]) -> Unit | None:
-    """The nearest upper-level union above a CĐCS."""
-    if unit.parent_id in cache:
-        return cache[unit.parent_id]
-    found = next((a for a in registry.ancestors(session, unit) if a.level == Level.UPPER), None)
-    cache[unit.parent_id] = found
-    return found
+def owing_units(session: Session, rnd: Round) -> list[Owing]:
+    """Units in the round's audience with no confirmed submission, with their chairs (one query)."""
+    return _group(session.execute(_owing_select(rnd)))
 
 
-def people_of(session: Session, unit_id: int, role: Role) -> list[tuple[Person, ChatIdentity]]:
-    return list(session.exec(
-        select(Person, ChatIdentity).join(ChatIdentity, col(ChatIdentity.person_id) == col(Person.id))
-        .where(Person.unit_id == unit_id, Person.role == role, Person.active == True)  # noqa: E712
-        .order_by(Person.id)
-    ).all())
+@dataclass(frozen=True)
+class Tree:
+    """The inner units (those with units below them): id → (parent id, level, code, name)."""
+
+    inner: dict[int, tuple[int | None, str, str, str]]
+
+    @classmethod
+    def load(cls, session: Session) -> "Tree":
+        parents = sa_select(Unit.parent_id).where(Unit.parent_id.is_not(None))  # type: ignore[union-attr]
+        rows = session.execute(sa_select(Unit.id, Unit.parent_id, Unit.level, Unit.code, Unit.name)
+                               .where(Unit.id.in_(parents)))  # type: ignore[union-attr]
+        return cls({r[0]: (r[1], r[2], r[3], r[4]) for r in rows})
+
+    def nearest(self, parent_id: int | None, level: str) -> UnitRow | None:
+        """The nearest unit of `level` at or above `parent_id` (cycles in bad data end the walk)."""
+        seen: set[int] = set()
+        while parent_id is not None and parent_id not in seen and parent_id in self.inner:
+            seen.add(parent_id)
+            up, lvl, code, name = self.inner[parent_id]
+            if lvl == level:
+                return UnitRow(parent_id, code, name)
+            parent_id = up
+        return None
 
 
 # ---- what to send ------------------------------------------------------------------------
@@ -184,7 +244,7 @@ def days_phrase(rnd: Round, now: datetime) -> str:
     return ngettext("{n} day late", "{n} days late", -days).format(n=-days)
 
 
-def reminder_payload(rnd: Round, unit: Unit, now: datetime, lang: str | None) -> dict:
+def reminder_payload(rnd: Round, unit: UnitRow | Unit, now: datetime, lang: str | None) -> dict:
     with use_language(lang):
         text = "\n".join([
             _("⏰ <b>Report reminder: {title}</b>").format(title=esc(rnd.title)),
@@ -196,7 +256,7 @@ def reminder_payload(rnd: Round, unit: Unit, now: datetime, lang: str | None) ->
                 "skip_if_submitted": [rnd.id, unit.id]}
 
 
-def digest_payload(rnd: Round, union: Unit, missing: list[Owing], now: datetime, lang: str | None) -> dict:
+def digest_payload(rnd: Round, union: UnitRow, missing: list[Owing], now: datetime, lang: str | None) -> dict:
     with use_language(lang):
         lines = [
             _("📋 <b>{title}</b> — deadline {date}").format(title=esc(rnd.title), date=format_date(rnd.deadline_at)),
@@ -205,8 +265,8 @@ def digest_payload(rnd: Round, union: Unit, missing: list[Owing], now: datetime,
                 n=len(missing), union=esc(union.name), late=days_phrase(rnd, now)),
         ]
         for i, owing in enumerate(missing, start=1):
-            names = ", ".join(esc(p.full_name or _("(no name)")) for p, _i in owing.chairs) or _("no chair registered")
-            unreachable = any(ident is not None and not ident.reachable for _p, ident in owing.chairs)
+            names = ", ".join(esc(c.full_name or _("(no name)")) for c in owing.chairs) or _("no chair registered")
+            unreachable = any(c.channel is not None and not c.reachable for c in owing.chairs)
             line = f"{i}. {esc(owing.unit.name)} — {names}"
             if unreachable:
                 line += " " + _("(unreachable: blocked the bot)")
@@ -215,62 +275,99 @@ def digest_payload(rnd: Round, union: Unit, missing: list[Owing], now: datetime,
                 "options": [[[_("Remind them all again"), f"/nhaclai {rnd.code} {union.code}"]]]}
 
 
-def plan_due(session: Session, now: datetime) -> list[Due]:
-    """Everything due as of `now` across all open rounds (pure reading; nothing is written)."""
+def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list[Due]:
+    """Everything due as of `now` across all open rounds (pure reading; nothing is written).
+
+    With `only_new`, what is already in the outbox is left out in SQL, so a tick of a step
+    that was queued earlier reads almost nothing (the planner's every-minute pass).
+    """
     result: list[Due] = []
     rounds = session.exec(select(Round).where(Round.locked == False, Round.opens_at <= now)  # noqa: E712
                           .order_by(Round.code)).all()
+    tree: Tree | None = None
     for rnd in rounds:
         step = current_step(rnd, now)
         if step is None:
             continue
-        owing = owing_units(session, rnd)
-        for o in owing:
-            for person, identity in o.chairs:
-                if identity is None or not identity.reachable:
+        prefix = f"rem|{rnd.code}|{step}|"
+        owing_all = None if only_new else owing_units(session, rnd)
+        to_remind = _group(session.execute(_owing_select(rnd, prefix))) if only_new else owing_all
+        for o in to_remind or []:
+            for chair in o.chairs:
+                if not chair.can_receive:
                     continue
                 push = outbox.Push(
-                    key=f"rem|{rnd.code}|{step}|{o.unit.id}|{person.id}", kind="reminder",
-                    person_id=person.id, channel=identity.channel, chat_id=identity.chat_id,
-                    payload=reminder_payload(rnd, o.unit, now, person.language), not_before=now)
-                result.append(Due(push, rnd.code, step, o.unit.name, person.full_name))
-        if step_days(step) > 0 and owing:
-            result += digests(session, rnd, step, owing, now)
+                    key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
+                    person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
+                    payload=reminder_payload(rnd, o.unit, now, chair.language), not_before=now)
+                result.append(Due(push, rnd.code, step, o.unit.name, chair.full_name))
+        if step_days(step) > 0 and (only_new or owing_all):
+            tree = tree or Tree.load(session)
+            result += digests(session, rnd, step, owing_all, now, tree, only_new=only_new)
+    if only_new:
+        return result
     queued = outbox.existing_keys(session, [d.push.key for d in result])
     return [Due(d.push, d.round_code, d.step, d.unit_name, d.person_name, d.is_digest, d.push.key in queued)
             for d in result]
 
 
-def digests(session: Session, rnd: Round, step: str, owing: list[Owing], now: datetime) -> list[Due]:
-    """One digest per upper-level union to its officers, and one for the province to its staff."""
-    cache: dict[int, Unit | None] = {}
-    by_union: dict[int, tuple[Unit, list[Owing]]] = {}
-    by_province: dict[int, tuple[Unit, list[Owing]]] = {}
+def digest_recipients(session: Session) -> list[tuple[Any, ...]]:
+    """Reachable officers of upper-level unions and staff of provinces, with their chats (one query)."""
+    rows = session.execute(
+        sa_select(Person.id, Person.full_name, Person.language, Person.unit_id, Person.role,
+                  ChatIdentity.channel, ChatIdentity.chat_id)
+        .join(ChatIdentity, ChatIdentity.person_id == Person.id)
+        .join(Unit, Unit.id == Person.unit_id)
+        .where(Person.active == true(), ChatIdentity.reachable == true(),
+               or_(and_(Person.role == Role.OFFICER, Unit.level == Level.UPPER),
+                   and_(Person.role == Role.STAFF, Unit.level == Level.PROVINCE)))
+        .order_by(Person.id, ChatIdentity.id)
+    )
+    return list(rows)
+
+
+def digests(session: Session, rnd: Round, step: str, owing: list[Owing] | None, now: datetime, tree: Tree,
+            *, only_new: bool = False) -> list[Due]:
+    """One digest per upper-level union to its officers, and one for the province to its staff.
+
+    The recipients and their keys are looked at first; the owing units are read (when not
+    given) only if some digest is still to be queued.
+    """
+    recipients = digest_recipients(session)
+    key = lambda r: f"dig|{rnd.code}|{step}|{r[3]}|{r[0]}"  # noqa: E731
+    if only_new:
+        queued = outbox.existing_keys(session, [key(r) for r in recipients])
+        recipients = [r for r in recipients if key(r) not in queued]
+    if not recipients:
+        return []
+    if owing is None:
+        owing = owing_units(session, rnd)
+    by_union: dict[int, tuple[UnitRow, list[Owing]]] = {}
+    by_province: dict[int, tuple[UnitRow, list[Owing]]] = {}
     for o in owing:
-        union = upper_union(session, o.unit, cache)
+        union = tree.nearest(o.unit.parent_id, Level.UPPER)
         if union is not None:
             by_union.setdefault(union.id, (union, []))[1].append(o)
-        chain = registry.ancestors(session, o.unit)
-        province = next((a for a in chain if a.level == Level.PROVINCE), None)
+        province = tree.nearest(o.unit.parent_id, Level.PROVINCE)
         if province is not None:
             by_province.setdefault(province.id, (province, []))[1].append(o)
     result = []
     for groups, role in ((by_union, Role.OFFICER), (by_province, Role.STAFF)):
         for union, missing in groups.values():
-            for person, identity in people_of(session, union.id, role):
-                if not identity.reachable:
+            for r in recipients:
+                person_id, full_name, language, unit_id, person_role, channel, chat_id = r
+                if unit_id != union.id or person_role != role:
                     continue
                 push = outbox.Push(
-                    key=f"dig|{rnd.code}|{step}|{union.id}|{person.id}", kind="digest",
-                    person_id=person.id, channel=identity.channel, chat_id=identity.chat_id,
-                    payload=digest_payload(rnd, union, missing, now, person.language), not_before=now)
-                result.append(Due(push, rnd.code, step, union.name, person.full_name, is_digest=True))
+                    key=key(r), kind="digest", person_id=person_id, channel=channel, chat_id=chat_id,
+                    payload=digest_payload(rnd, union, missing, now, language), not_before=now)
+                result.append(Due(push, rnd.code, step, union.name, full_name, is_digest=True))
     return result
 
 
 def run_planner(session: Session, now: datetime) -> int:
     """Enqueue everything due as of `now`; return how many pushes were new."""
-    return outbox.enqueue(session, [d.push for d in plan_due(session, now) if not d.already_queued])
+    return outbox.enqueue(session, [d.push for d in plan_due(session, now, only_new=True)])
 
 
 def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: datetime, requested_by: int) -> int:
@@ -280,13 +377,13 @@ def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: d
     for o in owing_units(session, rnd):
         if o.unit.id not in units_under:
             continue
-        for person, identity in o.chairs:
-            if identity is None or not identity.reachable:
+        for chair in o.chairs:
+            if not chair.can_receive:
                 continue
             pushes.append(outbox.Push(
-                key=f"man|{rnd.code}|{stamp}|{o.unit.id}|{person.id}", kind="reminder", person_id=person.id,
-                channel=identity.channel, chat_id=identity.chat_id,
-                payload=reminder_payload(rnd, o.unit, now, person.language), not_before=now))
+                key=f"man|{rnd.code}|{stamp}|{o.unit.id}|{chair.person_id}", kind="reminder",
+                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
+                payload=reminder_payload(rnd, o.unit, now, chair.language), not_before=now))
     return outbox.enqueue(session, pushes)
 
 
