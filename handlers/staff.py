@@ -16,14 +16,17 @@ Who sees what:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.i18n import _, current_language
 from bot.messages import Option, OutFile, esc
-from bot.models import Indicator, Level, Role, Round, Rollup, Unit
+from bot.models import Indicator, Level, Period, Role, Round, Rollup, Unit
+from bot.nlu import fold, parse_period
 from bot.clock import local_today
 from bot.services import charts, export_xlsx, figures, registry, reporting, rollup, scoring
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
@@ -46,13 +49,15 @@ class Request:
     codes: list[str] = field(default_factory=list)
 
 
-def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False) -> Request | None:
-    """Read round, unit (and indicator codes); check them; answer and return None if they fail."""
+def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: str = "tonghop") -> Request | None:
+    """Read round, unit (and indicator codes) — codes, or names as typed; check them; answer and
+    return None if they fail."""
     person = ctx.person
     assert person is not None
     rnd: Round | None = None
     unit: Unit | None = None
     codes: list[str] = []
+    words: list[str] = []
     indicator_codes = set(ctx.session.exec(select(Indicator.code)).all()) if allow_codes else set()
     for token in args.split():
         found_round = reporting.round_by_code(ctx.session, token) or reporting.round_by_code(ctx.session, token.upper())
@@ -66,9 +71,16 @@ def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False) -> Request 
         if token.upper() in indicator_codes:
             codes.append(token.upper())
             continue
-        ctx.say(_("I do not know “{token}”. Write a round code such as {example}, optionally followed by a unit code.")
-                .format(token=esc(token), example=esc(_example_round(ctx))))
-        return None
+        words.append(token)
+    if words:  # names as people type them: "quy 3", "quý II 2026", "Muong Te"
+        named = _by_name(ctx, " ".join(words), command)
+        if named is None:
+            ctx.say(_("I do not know “{token}”. Write a round such as {example} or “quý 3”, optionally followed by a "
+                      "unit name or code.").format(token=esc(" ".join(words)), example=esc(_example_round(ctx))))
+            return None
+        if named is _ANSWERED:
+            return None
+        rnd, unit = rnd or named[0], unit or named[1]
     own = ctx.unit
     assert own is not None
     if unit is not None and unit.id != own.id and unit.id not in registry.visible_unit_ids(ctx.session, person):
@@ -87,6 +99,46 @@ def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False) -> Request 
         ctx.say(_("{unit} is not asked to report in {title}.").format(unit=esc(unit.name), title=esc(rnd.title)))
         return None
     return Request(round=rnd, unit=unit, codes=codes)
+
+
+_ANSWERED: Any = object()  # _by_name already answered (offered a choice)
+
+
+def _by_name(ctx: Ctx, text: str, command: str) -> tuple[Round | None, Unit | None] | Any:
+    """The round (by its period: "quy 3") and the unit (by its name: "Muong Te") named in free words;
+    several units fitting the name are offered as choices; None when nothing is recognised."""
+    folded = fold(text)
+    period = parse_period(folded, local_today(ctx.now))
+    rnd: Round | None = None
+    if period:
+        rnd = ctx.session.exec(
+            select(Round).join(Period, col(Period.id) == col(Round.period_id)).where(Period.code == period)
+            .order_by(col(Round.deadline_at).desc(), col(Round.id).desc())).first()
+    rest = " ".join(w for w in re.sub(r"\b(quy|q|nam|thang|ky|nhiem|dot|bao|cao|[ivx]+|\d+)\b|[/-]", " ", folded).split())
+    unit: Unit | None = None
+    if rest:
+        candidates = _units_named(ctx, rest)
+        if not candidates:
+            return None
+        if len(candidates) > 1:
+            prefix = f"/{command} {rnd.code} " if rnd is not None else f"/{command} "
+            options = [[Option(u.name, prefix + u.code)] for u in candidates[:8]
+                       if len((prefix + u.code).encode()) <= CALLBACK_LIMIT]
+            ctx.say(_("Which unit do you mean?"), options)
+            return _ANSWERED
+        unit = candidates[0]
+    if rnd is None and unit is None:
+        return None
+    return rnd, unit
+
+
+def _units_named(ctx: Ctx, words: str) -> list[Unit]:
+    """Active units whose name, without diacritics, contains these words (upper levels first)."""
+    pattern = re.compile(r"\b" + r"\s+".join(re.escape(w) for w in words.split()) + r"\b")
+    found = [u for u in ctx.session.exec(select(Unit).where(Unit.active == True)).all()  # noqa: E712
+             if pattern.search(fold(u.name))]
+    upper = [u for u in found if u.level != Level.GRASSROOTS]
+    return sorted(upper or found, key=lambda u: u.code)
 
 
 def _example_round(ctx: Ctx) -> str:
@@ -236,7 +288,7 @@ def indicator_line(result: IndicatorResult, single_unit: bool, today: date | Non
 
 def cmd_summary(ctx: Ctx, args: str) -> None:
     """/tonghop [round] [unit]: completeness, then each indicator rolled up against its target."""
-    req = parse_request(ctx, args)
+    req = parse_request(ctx, args, command="tonghop")
     if req is None:
         return
     roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
@@ -256,12 +308,29 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
         row = [o for o in (_command_option(_("Excel"), "xuatexcel", req), _command_option(_("Chart"), "bieudo", req),
                            _command_option(_("Ranking"), "xephang", req)) if o is not None]
         options = [row] if row else []
+        if not args.strip():
+            options += _choices(ctx, req, roll)
     ctx.say("\n".join(lines), options)
+
+
+def _choices(ctx: Ctx, req: Request, roll: RoundRollup) -> list[list[Option]]:
+    """Without arguments: the other rounds and the scopes below, as buttons (codes need not be known)."""
+    rounds = ctx.session.exec(select(Round).where(Round.opens_at <= ctx.now, Round.id != req.round.id)
+                              .order_by(col(Round.deadline_at).desc()).limit(4)).all()
+    rows: list[list[Option]] = []
+    row = [Option(r.title, f"/tonghop {r.code} {req.unit.code}") for r in rounds
+           if len(f"/tonghop {r.code} {req.unit.code}".encode()) <= CALLBACK_LIMIT]
+    rows += [row[i:i + 2] for i in range(0, len(row), 2)]
+    scopes = [Option(short_name(u.name), f"/tonghop {req.round.code} {u.code}") for u in roll.groups.values()
+              if u.level != Level.GRASSROOTS and u.id != req.unit.id
+              and len(f"/tonghop {req.round.code} {u.code}".encode()) <= CALLBACK_LIMIT][:8]
+    rows += [scopes[i:i + 2] for i in range(0, len(scopes), 2)]
+    return rows
 
 
 def cmd_ranking(ctx: Ctx, args: str) -> None:
     """/xephang [round] [unit]: rank the upper-level unions (or the CĐCS of a union) by score."""
-    req = parse_request(ctx, args)
+    req = parse_request(ctx, args, command="xephang")
     if req is None:
         return
     ranking = scoring.rank(ctx.session, req.round, req.unit.id)
@@ -332,7 +401,7 @@ def cmd_export(ctx: Ctx, args: str) -> None:
     if _is_chair(ctx):
         ctx.say(_("Excel files are for upper-level unions and provincial staff. Type /tonghop to see your unit's figures."))
         return
-    req = parse_request(ctx, args)
+    req = parse_request(ctx, args, command="xuatexcel")
     if req is None:
         return
     content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id, ctx.settings.min_coverage)
@@ -346,7 +415,7 @@ def cmd_chart(ctx: Ctx, args: str) -> None:
     if _is_chair(ctx):
         ctx.say(_("Charts are for upper-level unions and provincial staff. Type /tonghop to see your unit's figures."))
         return
-    req = parse_request(ctx, args, allow_codes=True)
+    req = parse_request(ctx, args, allow_codes=True, command="bieudo")
     if req is None:
         return
     roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
