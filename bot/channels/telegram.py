@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 Core = Callable[[Incoming], Response]
+FILE_READ_TIMEOUT = 60.0  # seconds to download a document the core checks (at most 20 MB)
 CommandMenu = Callable[[], list[MenuCommand]]  # the commands to list, described in the current language
 DEFAULT_LANGUAGE = "vi"  # the command menu of clients in any other language than those of LANGUAGES
 
@@ -101,17 +102,38 @@ def to_incoming(update: Update) -> Incoming | None:
         query = update.callback_query
         message_id = str(query.message.message_id) if query.message else None
         return Incoming(**base, data=query.data or "", message_id=message_id)
-    message = update.message
+    message = update.message or update.edited_message
     if message is None:
         return None
     file = None
     if message.document is not None:
         doc = message.document
-        file = FileRef(doc.file_id, doc.file_name, doc.mime_type, doc.file_size)
+        file = FileRef(doc.file_id, doc.file_name, doc.mime_type, doc.file_size,
+                       read=file_reader(update, doc.file_id))
     elif message.photo:
         photo = message.photo[-1]
         file = FileRef(photo.file_id, None, "image/jpeg", photo.file_size)
-    return Incoming(**base, text=message.text or message.caption, file=file)
+    return Incoming(**base, text=message.text or message.caption, file=file,
+                    edited=update.edited_message is not None)
+
+
+def file_reader(update: Update, file_id: str) -> Callable[[], bytes] | None:
+    """Fetch a document's content when the core asks (it runs in a worker thread; the Bot API
+    calls run on this event loop). None outside a running loop."""
+    try:
+        bot = update.get_bot()
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+    async def fetch() -> bytes:
+        telegram_file = await bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+
+    def read() -> bytes:
+        return asyncio.run_coroutine_threadsafe(fetch(), loop).result(timeout=FILE_READ_TIMEOUT)
+
+    return read
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -334,7 +356,7 @@ class TelegramChannel:
     def run(self) -> None:
         """Long-poll until interrupted."""
         self.application.run_polling(
-            allowed_updates=["message", "callback_query"],
+            allowed_updates=["message", "edited_message", "callback_query"],
             timeout=self.poll_timeout,
             drop_pending_updates=False,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
+from bot import filetypes
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, current_language, ngettext
 from bot.messages import FileRef, Option, OutFile, esc
@@ -19,7 +20,7 @@ from bot.models import Notice
 from bot.services import notices
 from bot.services.notices import AudienceKind
 from bot.textvn import format_datetime
-from handlers.base import Ctx
+from handlers.base import Ctx, parse_id
 from handlers.notices.common import FLOW, NoticeDraft, NoticeStep, allowed, person
 
 MAX_AHEAD = timedelta(days=90)  # how far ahead a notice may be scheduled
@@ -57,18 +58,35 @@ def take_body(ctx: Ctx, text: str) -> None:
 
 
 def take_file(ctx: Ctx, file: FileRef) -> None:
-    if not notices.is_document(file.file_name, file.mime_type):
-        ctx.say(_("Please send the notice as a PDF or DOCX document (or type its text)."),
-                [[ctx.option(_("Cancel"), FLOW, "cancel")]], numbered=False)
+    """A document to relay: judged by its content, not by the name or type it claims."""
+    fmt, problem = notices.check_document(file)
+    if problem is not None or fmt is None:
+        ctx.say(file_refusal(problem, file), [[ctx.option(_("Cancel"), FLOW, "cancel")]], numbered=False)
         return
     draft = NoticeDraft.load(ctx)
-    draft.file_id, draft.file_name = file.file_id, file.file_name or "thong-bao.pdf"
+    draft.file_id, draft.file_name = file.file_id, file.file_name or "thong-bao" + filetypes.EXTENSIONS[fmt][0]
     draft.store(ctx)
     caption = (ctx.incoming.text or "").strip()
     if caption:
         take_body(ctx, caption)
         return
     ask_caption(ctx)
+
+
+def file_refusal(problem: notices.FileProblem | None, file: FileRef) -> str:
+    """Why a file cannot go out with a notice, and what to send instead."""
+    if problem == notices.FileProblem.TOO_BIG:
+        return _("The file is too large (at most {mb} MB). Send a smaller PDF or DOCX file, or type the notice.") \
+            .format(mb=notices.MAX_FILE_BYTES // (1024 * 1024))
+    if problem == notices.FileProblem.UNREADABLE:
+        return _("I could not read the file to check it. Please send it again, or type the notice.")
+    if problem == notices.FileProblem.MISMATCH:
+        return _("The content of {name} does not match its name, so it cannot be sent. Send the original "
+                 "PDF or DOCX file.").format(name=esc(file.file_name or ""))
+    if file.file_name and notices.is_document(file.file_name, file.mime_type):
+        return _("{name} is not a real PDF or DOCX document (its content is something else), so it cannot be "
+                 "sent to the units. Send the original document, or type the notice.").format(name=esc(file.file_name))
+    return _("Please send the notice as a PDF or DOCX document (or type its text).")
 
 
 def ask_caption(ctx: Ctx) -> None:
@@ -140,7 +158,7 @@ def ask_unions(ctx: Ctx, note: str | None = None) -> None:
 
 def toggle_union(ctx: Ctx, arg: str) -> None:
     unions = {u.id for u in notices.upper_unions(ctx.session, person(ctx))}
-    union_id = int(arg) if arg.isdigit() else None
+    union_id = parse_id(arg)
     if union_id not in unions:  # a forged or outdated id: outside the sender's subtree
         ask_unions(ctx, note=_("You can only choose unions within your own union."))
         return
@@ -163,8 +181,9 @@ def type_unions(ctx: Ctx, text: str) -> None:
     for token in re.split(r"[,;\s]+", text.strip()):
         if not token:
             continue
-        if token.isdigit() and 1 <= int(token) <= len(unions):
-            union_id = unions[int(token) - 1].id
+        number = parse_id(token)
+        if number is not None and number <= len(unions):
+            union_id = unions[number - 1].id
         elif token.upper() in by_code:
             union_id = by_code[token.upper()]
         else:

@@ -12,7 +12,7 @@ from bot.messages import Option, OutFile, esc
 from bot.models import Notice
 from bot.services import notices
 from bot.textvn import format_datetime
-from handlers.base import Ctx
+from handlers.base import Ctx, parse_id
 from handlers.notices.common import FLOW, allowed, person
 
 LISTED = 100  # people named in the not-acknowledged list (all of them are in the Excel file)
@@ -23,7 +23,8 @@ def cmd_list(ctx: Ctx, args: str) -> None:
     if not allowed(ctx):
         return
     if args.strip():
-        notice = ctx.session.get(Notice, int(args.strip())) if args.strip().isdigit() else None
+        notice_id = parse_id(args)
+        notice = ctx.session.get(Notice, notice_id) if notice_id is not None else None
         show_notice(ctx, notice)
         return
     found = notices.recent(ctx.session, person(ctx))
@@ -98,7 +99,8 @@ def detail_buttons(ctx: Ctx, notice: Notice, c: notices.DeliveryCounts) -> list[
 
 def resend(ctx: Ctx, arg: str) -> None:
     """Send the notice again to those who have not acknowledged it (the "Remind them again" button)."""
-    notice = ctx.session.get(Notice, int(arg)) if arg.isdigit() else None
+    notice_id = parse_id(arg)
+    notice = ctx.session.get(Notice, notice_id) if notice_id is not None else None
     if notice is None or not notices.can_manage(ctx.session, ctx.person, notice):
         show_notice(ctx, None)
         return
@@ -121,7 +123,8 @@ def resend(ctx: Ctx, arg: str) -> None:
 
 def export(ctx: Ctx, arg: str) -> None:
     """The Excel list of a notice's recipients (the "Excel list" button)."""
-    notice = ctx.session.get(Notice, int(arg)) if arg.isdigit() else None
+    notice_id = parse_id(arg)
+    notice = ctx.session.get(Notice, notice_id) if notice_id is not None else None
     if notice is None or not notices.can_manage(ctx.session, ctx.person, notice):
         show_notice(ctx, None)
         return
@@ -139,7 +142,7 @@ def export(ctx: Ctx, arg: str) -> None:
 
 def cmd_ack(ctx: Ctx, args: str) -> None:
     """/danhan N: the recipient confirms having received notice N (its "Received" button)."""
-    notice_id = int(args.strip()) if args.strip().isdigit() else 0
+    notice_id = parse_id(args) or 0
     outcome, notice, at = notices.acknowledge(ctx.session, notice_id, person(ctx).id, ctx.now)
     if outcome == notices.AckOutcome.RECORDED and notice is not None:
         ctx.toast(_("Recorded. Thank you!"))

@@ -18,7 +18,7 @@ NOW = to_utc(datetime(2026, 12, 5, 9, 0))
 ERROR_MARK = "hệ thống vừa gặp sự cố"
 # digit-like characters str.isdigit accepts (int refuses "²"), Arabic-Indic digits, numbers past any id
 HOSTILE_NUMBERS = ["²", "³", "١٢", "12345678901234567890", str(2**31), str(2**63), "٣", "-1", "0"]
-COMMANDS = ["/nhaclai", "/tonghop", "/xephang", "/xuatexcel", "/bieudo", "/chitieu",
+COMMANDS = ["/thongbao_ds", "/danhan", "/nhaclai", "/tonghop", "/xephang", "/xuatexcel", "/bieudo", "/chitieu",
             "/tiendo", "/hannop", "/baocao"]
 
 
@@ -48,6 +48,11 @@ def test_hostile_numbers_in_commands_are_refused_politely(engine, settings, worl
                 answered_politely(chat)
                 chat.send(f"{command} {TEST_ROUND} {number}")
                 answered_politely(chat)
+    staff = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=NOW)
+    staff.send("/thongbao_ds ²")
+    assert "Không có thông báo này" in staff.text
+    staff.send("/thongbao_ds 12345678901234567890")
+    assert "Không có thông báo này" in staff.text
 
 
 def test_hostile_button_data_is_refused_politely(engine, settings, world):
@@ -55,11 +60,11 @@ def test_hostile_button_data_is_refused_politely(engine, settings, world):
     chat = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=NOW)
     chat.send("/menu")
     for number in HOSTILE_NUMBERS:
-        for flow_action in ("ask:unit", "report:round",
+        for flow_action in ("notice:remind", "notice:export", "notice:union", "ask:unit", "report:round",
                             "report:pick", "report:line"):
             chat.press_data(f"s{version(engine, chat.user_id)}:{flow_action}:{number}")
             answered_politely(chat)
-        chat.press_data(f"s{number}:ask:unit:1")  # a hostile step version
+        chat.press_data(f"s{number}:notice:remind:1")  # a hostile step version
         answered_politely(chat)
         assert "đã qua" in chat.text
     chair = CoreChat(engine, settings, user_id=str(world["chairs"]["G01"]), channel="telegram", now=NOW)
@@ -108,3 +113,59 @@ def test_an_edited_message_changes_nothing_and_says_how_to_change_a_figure(engin
         assert list(s.exec(select(ReportDraft)).one().values.values()) == [25]
     chair.send("12")  # the conversation goes on where it was
     assert "mục 3/10" in chair.text
+
+
+def test_typed_union_numbers_in_a_notice_are_read_as_ascii_only(engine, settings, world):
+    chat = CoreChat(engine, settings, user_id=str(world["staff"]), channel="telegram", now=NOW)
+    chat.send("/thongbao")
+    chat.send("Họp ban chấp hành")
+    chat.press("Chủ tịch CĐCS thuộc công đoàn cấp trên được chọn")
+    for typed in ("²", "1 ²", "12345678901234567890", "٢"):
+        chat.send(typed)
+        answered_politely(chat)
+    chat.send("2")
+    assert "Đã chọn: 1" in chat.text
+
+
+def _zip(*names: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<xml/>")
+    return buffer.getvalue()
+
+
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 64 + b"This program cannot be run in DOS mode"
+DOCX = _zip("[Content_Types].xml", "_rels/.rels", "word/document.xml")
+
+
+def test_a_notice_file_is_judged_by_its_content(engine, settings, world):
+    from bot.messages import FileRef, Incoming
+    from handlers import router
+
+    user = str(world["staff"])
+
+    def send_file(name: str, mime: str | None, content: bytes | None, size: int | None = None) -> str:
+        reader = (lambda: content) if content is not None else None
+        incoming = Incoming(channel="telegram", user_id=user, chat_id=user, language_code="vi",
+                            file=FileRef(f"F-{name}", name, mime, size if size is not None else len(content or b""),
+                                         read=reader))
+        response = router.handle(engine, settings, incoming, now=NOW)
+        assert response.replies and ERROR_MARK not in response.replies[0].text
+        return "\n".join(plain(r.text) for r in response.replies)
+
+    chat = CoreChat(engine, settings, user_id=user, channel="telegram", now=NOW)
+    chat.send("/thongbao")
+    assert "không phải tài liệu PDF hoặc DOCX thật" in send_file("cong-van.pdf", "application/pdf", EXE)
+    assert "không phải tài liệu PDF hoặc DOCX thật" in send_file("cong-van.docx", None, _zip("a.exe"))
+    assert "không khớp với tên" in send_file("cong-van.pdf", "application/pdf", DOCX)
+    assert "quá lớn" in send_file("cong-van.pdf", "application/pdf", b"%PDF-1.4", size=30 * 1024 * 1024)
+    assert "gửi lại" in send_file("cong-van.pdf", "application/pdf", None)  # the channel could not read it
+    assert "PDF hoặc DOCX" in send_file("setup.exe", "application/x-msdownload", EXE)
+    with Session(engine) as s:  # still composing, no file taken
+        state = s.exec(select(ConversationState).where(ConversationState.external_id == user)).one()
+        assert state.flow == "notice" and not state.data.get("file_id")
+    assert "Đã nhận tệp: cong-van.pdf" in send_file("cong-van.pdf", "application/pdf", b"%PDF-1.4\n%%EOF")

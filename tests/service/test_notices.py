@@ -28,6 +28,21 @@ from sqlite_templates import build_template, copy_sqlite
 NOW = to_utc(datetime(2026, 12, 5, 9, 0))
 
 
+def _docx() -> bytes:
+    """A minimal Word document (its content is checked, not only its name)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("[Content_Types].xml", "_rels/.rels", "word/document.xml"):
+            archive.writestr(name, "<xml/>")
+    return buffer.getvalue()
+
+
+DOCX_BYTES = _docx()
+
+
 @pytest.fixture(scope="module")
 def province(empty_template, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The small province built once per module: (its template file, the world's chat ids)."""
@@ -353,7 +368,7 @@ def test_too_long_texts_wrong_files_and_a_scheduled_time(engine, settings, world
     response = router.handle(engine, settings, photo, now=NOW)
     assert "PDF hoặc DOCX" in response.replies[0].text
     document = Incoming(channel="telegram", user_id=str(world["staff"]), chat_id=str(world["staff"]),
-                        file=FileRef("BQAC1", "cv.docx", None))
+                        file=FileRef("BQAC1", "cv.docx", None, read=lambda: DOCX_BYTES))
     response = router.handle(engine, settings, document, now=NOW)
     assert "Đã nhận tệp: cv.docx" in response.replies[0].text
     chat.send("Công văn kèm theo")
