@@ -128,15 +128,18 @@ class TimedTelegram(FakeTelegram):
     re-scans its chat): with 200 users that herd costs ~10 ms per API call and cut the echo
     baseline to a third, so the benchmark measured the stand-in, not the bot. Here each
     chat gets its own queue, filled where the stand-in records a message (the same hook
-    that wakes wait_for), stamped with the monotonic time of its arrival. Both overrides
-    use internals of tests/standin/server.py (`_event`, `_handle_api`).
+    that wakes wait_for), stamped with the monotonic time of its arrival. Both use the
+    stand-in's public hooks (`add_message_hook`, `add_call_hook`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.inboxes: dict[int, queue.SimpleQueue[tuple[float, FakeMessage]]] = {}
         self.service_time = 0.0  # seconds spent inside API calls other than getUpdates
         self.service_calls = 0
+        self._tally_lock = threading.Lock()
         super().__init__(*args, **kwargs)
+        self.add_message_hook(self._on_message)
+        self.add_call_hook(self._on_call)
 
     def start(self) -> "TimedTelegram":
         super().start()
@@ -154,24 +157,16 @@ class TimedTelegram(FakeTelegram):
     def inbox(self, chat_id: int) -> queue.SimpleQueue[tuple[float, FakeMessage]]:
         return self.inboxes.setdefault(chat_id, queue.SimpleQueue())
 
-    def _event(self, chat: Any, kind: str, msg: FakeMessage) -> None:  # called with the lock held
-        super()._event(chat, kind, msg)
+    def _on_message(self, chat_id: int, kind: str, msg: FakeMessage) -> None:  # called with the lock held
         if kind == "sent":
-            box = self.inboxes.get(chat.id)
+            box = self.inboxes.get(chat_id)
             if box is not None:
                 box.put((time.monotonic(), msg))
 
-    def _handle_api(self, method_name: str, params: Any, files: Any) -> tuple[int, Any]:
-        if method_name == "getUpdates":
-            return super()._handle_api(method_name, params, files)
-        start = time.perf_counter()
-        try:
-            return super()._handle_api(method_name, params, files)
-        finally:
-            elapsed = time.perf_counter() - start
-            with self._cond:
-                self.service_time += elapsed
-                self.service_calls += 1
+    def _on_call(self, method: str, seconds: float) -> None:
+        with self._tally_lock:
+            self.service_time += seconds
+            self.service_calls += 1
 
 
 # ============================================================================== driving

@@ -102,6 +102,21 @@ def test_urls_and_get_me(fake: FakeTelegram, http: httpx.Client) -> None:
     assert ok(http.get(f"{fake.base_url}{TOKEN}/GETME"))["id"] == 123456  # case-insensitive
 
 
+def test_public_hooks_see_each_message_and_each_call(fake: FakeTelegram, http: httpx.Client,
+                                                     lan: FakeUser) -> None:
+    """What benchmarks use instead of the stand-in's internals."""
+    messages: list[tuple[int, str, str]] = []
+    calls: list[tuple[str, float]] = []
+    fake.add_message_hook(lambda chat_id, kind, msg: messages.append((chat_id, kind, msg.text)))
+    fake.add_call_hook(lambda method, seconds: calls.append((method, seconds)))
+    sent = ok(call(fake, http, "sendMessage", chat_id=lan.chat_id, text="Xin chào"))
+    ok(call(fake, http, "editMessageText", chat_id=lan.chat_id, message_id=sent["message_id"], text="Chào"))
+    ok(call(fake, http, "getUpdates", timeout=0))
+    assert messages == [(lan.chat_id, "sent", "Xin chào"), (lan.chat_id, "edited", "Chào")]
+    assert [m for m, _s in calls] == ["sendMessage", "editMessageText"]  # getUpdates is left out
+    assert all(0 <= seconds < 5 for _m, seconds in calls)
+
+
 def test_wrong_token_and_unknown_method(fake: FakeTelegram, http: httpx.Client) -> None:
     response = http.post(f"{fake.base_url}999:WRONG/getMe")
     assert response.status_code == 401
