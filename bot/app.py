@@ -62,7 +62,7 @@ def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
 
 
 class Background:
-    """The planner job, the outbox sender and the notices' progress messages,
+    """The planner job, the outbox sender, the queueing of large notices and their progress messages,
     started with the channel and stopped with it."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
@@ -73,11 +73,14 @@ class Background:
         self.task: asyncio.Task | None = None
         self.progress = None
         self.progress_task: asyncio.Task | None = None
+        self.queuer = None
+        self.queuer_task: asyncio.Task | None = None
 
     async def start(self, application) -> None:  # type: ignore[no-untyped-def]
         from bot.channels.telegram import deliver, edit_text, payload_sends
         from scheduler.planner_job import start_planner_job
         from scheduler.notice_progress import NoticeProgress
+        from scheduler.notice_queue import NoticeQueuer
         from scheduler.sender import OutboxSender
 
         bot = application.bot
@@ -97,12 +100,17 @@ class Background:
         self.progress = NoticeProgress(self.engine, edit_telegram, pace=self.sender.pace, hold=self.sender.hold,
                                        interval=self.settings.progress_interval)
         self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")
+        self.queuer = NoticeQueuer(self.engine)
+        self.queuer_task = asyncio.create_task(self.queuer.run(), name="notice-queuer")
         if self.settings.planner_interval > 0:
             self.scheduler = start_planner_job(self.engine, self.settings.planner_interval)
 
     async def stop(self, application) -> None:  # type: ignore[no-untyped-def]
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.queuer is not None and self.queuer_task is not None:
+            self.queuer.stop()
+            await asyncio.wait([self.queuer_task], timeout=5)
         if self.progress is not None and self.progress_task is not None:
             self.progress.stop()
             await asyncio.wait([self.progress_task], timeout=5)

@@ -337,14 +337,19 @@ def recipients(ctx: Ctx) -> list[notices.Recipient]:
     return notices.resolve_audience(ctx.session, person(ctx), NoticeDraft.load(ctx).audience or {})
 
 
-def refuse_empty(ctx: Ctx, found: list[notices.Recipient]) -> None:
-    if not found:
+def counted(ctx: Ctx) -> tuple[int, int]:
+    """(recipients, reachable ones) of the draft's audience, counted in SQL."""
+    return notices.count_recipients(ctx.session, person(ctx), NoticeDraft.load(ctx).audience or {})
+
+
+def refuse_empty(ctx: Ctx, total: int) -> None:
+    if not total:
         note = _("Nobody is in this group of recipients. Choose other recipients.")
     else:
         note = ngettext("The {n} person in this group cannot be reached (not registered on the bot, or blocked it). "
                         "Choose other recipients.",
                         "None of the {n} people in this group can be reached (not registered on the bot, or blocked "
-                        "it). Choose other recipients.", len(found)).format(n=len(found))
+                        "it). Choose other recipients.", total).format(n=total)
     ask_audience(ctx, note=note)
 
 
@@ -354,10 +359,9 @@ def preview(ctx: Ctx, note: str | None = None) -> None:
     if not draft.audience:
         ask_audience(ctx)
         return
-    found = recipients(ctx)
-    reachable = [r for r in found if r.reachable]
+    total, reachable = counted(ctx)
     if not reachable:
-        refuse_empty(ctx, found)
+        refuse_empty(ctx, total)
         return
     sender = person(ctx)
     when = draft.send_at
@@ -370,11 +374,11 @@ def preview(ctx: Ctx, note: str | None = None) -> None:
     payload = notices.render(notice, notices.sender_unit_name(ctx.session, notice), when or ctx.now,
                              current_language())
     say_payload(ctx, payload)
-    unreachable = len(found) - len(reachable)
+    unreachable = total - reachable
     lines = [
         _("👆 This is exactly what recipients will see."),
         _("Recipients: <b>{n}</b> — {audience}").format(
-            n=len(found), audience=notices.describe_audience(ctx.session, notice.audience)),
+            n=total, audience=notices.describe_audience(ctx.session, notice.audience)),
     ]
     if unreachable:
         lines.append(ngettext("{n} of them cannot be reached (not registered on the bot, or blocked it).",
@@ -408,12 +412,17 @@ def send(ctx: Ctx, arg: str = "") -> None:
     if not notice_id:
         preview(ctx)
         return
-    found = recipients(ctx)
-    if not any(r.reachable for r in found):
-        refuse_empty(ctx, found)
+    total, reachable = counted(ctx)
+    if not reachable:
+        refuse_empty(ctx, total)
         return
-    queued = notices.queue(ctx.session, notice_id, person(ctx), found,
-                           progress_to=(ctx.incoming.channel, ctx.incoming.chat_id), now=ctx.now, actor=ctx.actor)
+    progress_to = (ctx.incoming.channel, ctx.incoming.chat_id)
+    if total <= notices.INLINE_LIMIT:
+        queued = notices.queue(ctx.session, notice_id, person(ctx), recipients(ctx), progress_to=progress_to,
+                               now=ctx.now, actor=ctx.actor)
+    else:  # a large notice: the bot's background job queues the recipients in short chunks
+        queued = notices.start_queuing(ctx.session, notice_id, person(ctx), total=total, reachable=reachable,
+                                       progress_to=progress_to, now=ctx.now, actor=ctx.actor)
     ctx.leave()
     if queued is None:
         notice = ctx.session.get(Notice, notice_id)

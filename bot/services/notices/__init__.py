@@ -26,6 +26,7 @@ from bot.services.notices.acknowledgements import (
 )
 from bot.services.notices.audience import (
     best_identities,
+    count_recipients,
     describe_audience,
     Recipient,
     resolve_audience,
@@ -72,11 +73,16 @@ from bot.services.notices.progress import (
     progress_push_key,
     progress_shown,
     progress_text,
+    preparing_text,
     progress_work,
     ProgressEdit,
 )
 from bot.services.notices.sending import (
+    fill_chunk,
+    INLINE_LIMIT,
     queue,
+    queuing_notices,
+    start_queuing,
     Queued,
     record_delivery,
     resend_unacknowledged,
@@ -131,6 +137,12 @@ __all__ = [
     "progress_text",
     "progress_work",
     "queue",
+    "queuing_notices",
+    "start_queuing",
+    "fill_chunk",
+    "INLINE_LIMIT",
+    "count_recipients",
+    "preparing_text",
     "recent",
     "recipients_of",
     "record_delivery",

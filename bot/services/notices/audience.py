@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
+from sqlalchemy import Select, case, func, select as sa_select, true
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.i18n import _
@@ -120,3 +123,66 @@ def describe_audience(session: Session, audience: dict) -> str:
     if kind == AudienceKind.UNITS:
         return _("the people of the units {codes}").format(codes=esc(", ".join(audience.get("codes", []))))
     return "—"
+
+
+# ---- the same audience in SQL (large notices: counted and queued without loading people) ------------
+
+
+def _subtree(root_ids: Select) -> Select:
+    tree = root_ids.cte(f"notice_tree_{next(_names)}", recursive=True)
+    tree = tree.union(sa_select(Unit.id).join(tree, Unit.parent_id == tree.c.id))
+    return sa_select(tree.c.id)
+
+
+_names = itertools.count()
+
+
+def recipients_select(sender: Person, audience: dict) -> Select | None:
+    """One SELECT of (person id, language, channel, chat id, reachable) for every recipient of a notice,
+    with each person's best chat (as `best_identities`); equal to `resolve_audience`. None: nobody."""
+    if sender.role == Role.CHAIR:
+        visible: list[ColumnElement[bool]] = [Unit.id == sender.unit_id]
+    elif sender.role == Role.ADMIN:
+        visible = []
+    else:
+        visible = [col(Unit.id).in_(_subtree(sa_select(Unit.id).where(Unit.id == sender.unit_id)))]
+    grassroots = [Unit.level == Level.GRASSROOTS]
+    kind = audience.get("kind")
+    roles: tuple[str, ...] = (Role.CHAIR,)
+    if kind == AudienceKind.CHAIRS:
+        where = grassroots
+    elif kind == AudienceKind.UNIONS:
+        chosen = [int(i) for i in audience.get("units", [])]
+        roots = sa_select(Unit.id).where(col(Unit.id).in_(chosen), Unit.level == Level.UPPER,
+                                         Unit.active == true(), *visible)
+        where = grassroots + [col(Unit.id).in_(_subtree(roots))]
+    elif kind == AudienceKind.SECTOR:
+        where = grassroots + [Unit.sector == audience.get("sector")]
+    elif kind == AudienceKind.OFFICERS:
+        where, roles = [], (Role.OFFICER,)
+    elif kind == AudienceKind.UNITS:
+        codes = [str(c).upper() for c in audience.get("codes", [])]
+        where, roles = [func.upper(Unit.code).in_(codes)], (Role.CHAIR, Role.OFFICER)
+    else:
+        return None
+    best = (sa_select(ChatIdentity.id).where(ChatIdentity.person_id == Person.id)
+            .order_by(col(ChatIdentity.reachable).desc(), (ChatIdentity.channel == "telegram").desc(),
+                      col(ChatIdentity.id))
+            .limit(1).correlate(Person).scalar_subquery())
+    return (sa_select(Person.id, Person.language, ChatIdentity.channel, ChatIdentity.chat_id,
+                      ChatIdentity.reachable)
+            .select_from(Person).join(Unit, Unit.id == Person.unit_id)
+            .outerjoin(ChatIdentity, ChatIdentity.id == best)
+            .where(col(Person.role).in_(roles), Person.active == true(), Person.id != sender.id,
+                   Unit.active == true(), *visible, *where))
+
+
+def count_recipients(session: Session, sender: Person, audience: dict) -> tuple[int, int]:
+    """(recipients, reachable ones) of a notice, counted in SQL."""
+    query = recipients_select(sender, audience)
+    if query is None:
+        return 0, 0
+    rows = query.subquery()
+    total, reachable = session.execute(sa_select(
+        func.count(), func.coalesce(func.sum(case((rows.c.reachable == true(), 1), else_=0)), 0))).one()
+    return int(total), int(reachable)

@@ -38,6 +38,7 @@ class AudienceKind(StrEnum):
 
 class NoticeStatus(StrEnum):
     DRAFT = "draft"
+    QUEUING = "queuing"  # "Gửi" pressed on a large notice: a background job is queueing its recipients
     QUEUED = "queued"
     SENT = "sent"  # every recipient dealt with; the final report is queued
     CANCELLED = "cancelled"

@@ -57,6 +57,32 @@ def progress_text(notice: Notice, c: DeliveryCounts) -> str:
     return text
 
 
+def preparing_text(notice: Notice, queued: int, total: int) -> str:
+    """The progress message while a large notice's recipients are being queued."""
+    return _("📤 Notice {ref}: preparing… queued {queued}/{total}").format(
+        ref=esc(notice.reference), queued=queued, total=total)
+
+
+def queuing_edits(session: Session) -> list[ProgressEdit]:
+    """Progress edits of notices whose recipients are still being queued ("queued x/y")."""
+    from bot.services.notices.audience import count_recipients
+
+    edits = []
+    for notice in session.exec(select(Notice).where(Notice.status == NoticeStatus.QUEUING).order_by(Notice.id)).all():
+        progress = session.exec(select(Outbox).where(Outbox.key == progress_push_key(notice.id))).first()
+        sender = session.get(Person, notice.sender_person_id) if notice.sender_person_id else None
+        if progress is None or progress.status != OutboxStatus.SENT or not progress.message_id or sender is None:
+            continue
+        queued = session.execute(sa_select(func.count()).select_from(NoticeDelivery)
+                                 .where(NoticeDelivery.notice_id == notice.id)).scalar_one()
+        total = max(count_recipients(session, sender, notice.audience or {})[0], queued)
+        with use_language(sender.language):
+            text = preparing_text(notice, queued, total)
+        if text != notice.progress_text:
+            edits.append(ProgressEdit(notice.id, progress.channel, progress.chat_id, progress.message_id, text))
+    return edits
+
+
 def final_progress_text(notice: Notice, c: DeliveryCounts) -> str:
     return _("✅ Notice {ref}: finished — delivered {delivered}/{total}, failed {failed}.").format(
         ref=esc(notice.reference), delivered=c.delivered, total=c.total, failed=c.failed)
@@ -78,7 +104,7 @@ def progress_work(session: Session, now: datetime) -> list[ProgressEdit]:
     A notice finishes (status sent, final report queued) only once its progress message
     shows the final figures, so a crash in between repeats the edit, never the report.
     """
-    edits: list[ProgressEdit] = []
+    edits: list[ProgressEdit] = queuing_edits(session)
     for notice in session.exec(select(Notice).where(Notice.status == NoticeStatus.QUEUED)
                                .order_by(Notice.id)).all():
         c = delivery_counts(session, notice.id)

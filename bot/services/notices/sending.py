@@ -7,16 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select as sa_select, update
+from sqlalchemy import func, insert, select as sa_select, update
 from sqlmodel import Session, col
 
 from bot.i18n import use_language
 from bot.models import Notice, NoticeDelivery, Outbox, Person
 from bot.services import audit, outbox
-from bot.services.notices.audience import Recipient
+from bot.services.notices.audience import Recipient, recipients_select
 from bot.services.notices.common import NoticeStatus, chunks
 from bot.services.notices.compose import render, sender_unit_name, sending_time
-from bot.services.notices.progress import DeliveryCounts, progress_push_key, progress_text
+from bot.services.notices.progress import DeliveryCounts, preparing_text, progress_push_key, progress_text
 from bot.services.notices.tracking import not_acknowledged
 
 
@@ -73,6 +73,81 @@ def queue(session: Session, notice_id: int, sender: Person, recipients: list[Rec
                  detail={"reference": notice.reference, "audience": notice.audience,
                          "recipients": len(recipients), "reachable": len(reachable)})
     return Queued(notice, len(recipients), len(reachable), when)
+
+
+INLINE_LIMIT = 300  # recipients queued inside the chat update; above, a background job queues them
+FILL_CHUNK = 1000  # recipients queued per short transaction by the background job
+
+
+def start_queuing(session: Session, notice_id: int, sender: Person, *, total: int, reachable: int,
+                  progress_to: tuple[str, str] | None, now: datetime, actor: str = "") -> Queued | None:
+    """"Gửi" on a large notice: mark it queuing and queue only the progress message (a few statements);
+    `fill_chunk`, called by a background job, queues the recipients. None if it was not a draft any more."""
+    flipped = session.execute(
+        update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.DRAFT,
+                             Notice.sender_person_id == sender.id)
+        .values(status=NoticeStatus.QUEUING, queued_at=now)
+    ).rowcount
+    if flipped != 1:
+        return None
+    notice = session.get(Notice, notice_id)
+    assert notice is not None
+    session.refresh(notice)
+    when = sending_time(notice, now)
+    if progress_to is not None:
+        with use_language(sender.language):
+            text = preparing_text(notice, 0, total)
+        notice.progress_text = text
+        outbox.enqueue(session, [outbox.Push(
+            key=progress_push_key(notice.id), kind="notice_progress", person_id=sender.id, channel=progress_to[0],
+            chat_id=progress_to[1], payload={"text": text}, not_before=now)])
+    session.add(notice)
+    audit.record(session, "notice.send", entity="notice", entity_id=notice.id, person_id=sender.id, actor=actor,
+                 detail={"reference": notice.reference, "audience": notice.audience,
+                         "recipients": total, "reachable": reachable, "background": True})
+    return Queued(notice, total, reachable, when)
+
+
+def queuing_notices(session: Session) -> list[int]:
+    return list(session.execute(sa_select(Notice.id).where(Notice.status == NoticeStatus.QUEUING)
+                                .order_by(Notice.id)).scalars())
+
+
+def fill_chunk(session: Session, notice_id: int, size: int = FILL_CHUNK) -> bool:
+    """Queue the next `size` recipients of a queuing notice (by person id, after those already
+    recorded, so a crash resumes where it stopped); True once every recipient is queued and
+    the notice is flipped to queued. Each call is meant to be its own short transaction."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.status != NoticeStatus.QUEUING:
+        return True
+    sender = session.get(Person, notice.sender_person_id) if notice.sender_person_id else None
+    query = recipients_select(sender, notice.audience or {}) if sender is not None else None
+    after = session.execute(sa_select(func.max(NoticeDelivery.person_id))
+                            .where(NoticeDelivery.notice_id == notice_id)).scalar() or 0
+    rows = [] if query is None else session.execute(
+        query.where(Person.id > after).order_by(Person.id).limit(size)).all()
+    if not rows:
+        session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.QUEUING)
+                        .values(status=NoticeStatus.QUEUED))
+        return True
+    when = sending_time(notice, notice.queued_at or notice.created_at)
+    unit_name = sender_unit_name(session, notice)
+    rendered: dict[str | None, dict] = {}
+    pushes = []
+    for person_id, lang, channel, chat_id, reachable in rows:
+        if not (channel is not None and reachable):
+            continue
+        if lang not in rendered:
+            rendered[lang] = render(notice, unit_name, when, lang)
+        pushes.append(outbox.Push(key=f"ntc|{notice_id}|{person_id}", kind="notice", person_id=person_id,
+                                  channel=channel, chat_id=chat_id, payload=rendered[lang], not_before=when))
+    outbox.enqueue(session, pushes)
+    outbox_ids = _outbox_ids(session, [p.key for p in pushes])
+    session.execute(insert(NoticeDelivery), [
+        dict(notice_id=notice_id, person_id=person_id, outbox_id=outbox_ids.get(f"ntc|{notice_id}|{person_id}"),
+             failed=not (channel is not None and reachable), delivered_at=None, acked_at=None)
+        for person_id, lang, channel, chat_id, reachable in rows])
+    return False
 
 
 def _outbox_ids(session: Session, keys: list[str]) -> dict[str, int]:

@@ -101,7 +101,8 @@ def can_manage(session: Session, person: Person | None, notice: Notice | None) -
 def recent(session: Session, person: Person, limit: int = 10) -> list[Notice]:
     visible = registry.visible_unit_ids(session, person)
     found = []
-    for notice in session.exec(select(Notice).where(col(Notice.status).in_([NoticeStatus.QUEUED, NoticeStatus.SENT]))
+    shown = [NoticeStatus.QUEUING, NoticeStatus.QUEUED, NoticeStatus.SENT]
+    for notice in session.exec(select(Notice).where(col(Notice.status).in_(shown))
                                .order_by(col(Notice.id).desc())).all():
         if notice.sender_unit_id in visible:
             found.append(notice)
