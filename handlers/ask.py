@@ -4,14 +4,22 @@ Free text is read by bot.nlu (intent + indicator, period and unit slots) and ans
 the database in one short paragraph. A chair only ever sees their own unit; officers and
 staff may name a unit of their subtree (by code or name). What the bot cannot answer gets
 an honest reply with what it can answer and whom to contact — never a guessed number.
+
+Officers' and staff's questions (lowest / highest unit, rankings, who submitted, one period
+against another) are answered by handlers.ask_staff from the roll-up engine of /tonghop and
+/xephang. A unit named but not found is said so, with the closest names to choose from —
+never answered for the asker's own unit. The last question's context (intent, indicators,
+period, unit) is kept in the conversation state for CONTEXT_TTL, for follow-ups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import difflib
 import logging
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -21,10 +29,11 @@ from bot.clock import local_today
 from bot.i18n import _
 from bot.messages import Option, esc
 from bot.models import Indicator, Level, Period, PeriodKind, Role, Round, Unit
-from bot.nlu import Intent, parse
+from bot.nlu import CARRY_INTENTS, Intent, context_of, follow_up, parse
 from bot.services import progress as prog
 from bot.services import registry, reporting
-from bot.textvn import format_date, format_datetime
+from bot.textvn import fold, format_date, format_datetime
+from handlers import ask_staff
 from handlers.base import Ctx, file_as_text, parse_id
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,11 @@ FLOW = "ask"
 
 class AskStep(StrEnum):
     UNIT = "unit"  # several units fit a name: which one
+
+
 CONTEXT = "ask_context"  # the slots of the last question, kept in the conversation state for follow-ups
+CONTEXT_TTL = timedelta(minutes=10)  # a follow-up after this long is a new question
+MAX_CLOSEST = 3
 FIGURE_INTENTS = ("target", "progress", "remaining")
 MAX_LISTED_UNITS = 15
 MAX_UNIT_CHOICES = 8
@@ -149,31 +162,71 @@ def answer(ctx: Ctx, text: str) -> bool:
     if intent.name not in ANSWERS:
         cannot_answer(ctx, unit)
         return True
+    if intent.unit_query and not intent.unit and not intent.unit_candidates:
+        _unit_not_found(ctx, intent, text)  # never the asker's own unit instead of the one named
+        return True
     subject = _subject(ctx, intent, text)
     if subject is None:
         return True
     ANSWERS[intent.name](ctx, intent, subject)
-    if intent.name in FIGURE_INTENTS and not ctx.state.flow:
-        ctx.state.data = {CONTEXT: {"indicators": list(intent.indicators), "period": intent.period,
-                                    "unit": subject.code if subject.id != ctx.person.unit_id else None}}
+    if intent.name in CARRY_INTENTS and not ctx.state.flow:
+        _remember(ctx, intent, subject)
     return True
 
 
+def _remember(ctx: Ctx, intent: Intent, subject: Unit) -> None:
+    """Keep the question's context in the conversation state (not in the process) for follow-ups."""
+    assert ctx.person is not None
+    context = context_of(intent)
+    context.update(unit=subject.code if subject.id != ctx.person.unit_id else None, at=ctx.now.isoformat())
+    ctx.state.data = {CONTEXT: context}
+
+
 def _follow_up(ctx: Ctx, intent: Intent) -> Intent:
-    """A bare follow-up ("còn thiếu bao nhiêu?") is about what the previous question named."""
+    """A follow-up ("còn quý 3 thì sao?", "còn thiếu bao nhiêu?") completed with the previous
+    question's context, if that was asked in the last few minutes."""
     last = ctx.state.data.get(CONTEXT) if not ctx.state.flow else None
-    if not last or intent.name not in FIGURE_INTENTS:
+    if not last:
         return intent
-    if intent.indicators or intent.period or intent.unit or intent.unit_candidates or intent.round:
+    try:
+        asked_at = datetime.fromisoformat(str(last.get("at")))
+    except ValueError:
         return intent
-    return replace(intent, indicators=tuple(last.get("indicators") or ()), period=last.get("period"),
-                   unit=last.get("unit"))
+    if asked_at.tzinfo is None and ctx.now.tzinfo is not None:
+        asked_at = asked_at.replace(tzinfo=ctx.now.tzinfo)
+    if not timedelta(0) <= ctx.now - asked_at <= CONTEXT_TTL:
+        return intent
+    return follow_up(intent, last)
+
+
+def _intent_from(context: dict) -> Intent:
+    """The question stored while the person chooses a unit."""
+    return Intent(str(context.get("intent") or "progress"), tuple(context.get("indicators") or ()),
+                  context.get("period"), None, (), None, order=context.get("order"), compare=context.get("compare"))
+
+
+def _unit_not_found(ctx: Ctx, intent: Intent, text: str) -> None:
+    """A unit was named that fits no unit the person may see: say so, offer the closest names."""
+    assert ctx.person is not None and intent.unit_query
+    visible = registry.visible_unit_ids(ctx.session, ctx.person)
+    units = ctx.session.exec(select(Unit).where(col(Unit.id).in_(visible), Unit.active == True)).all()  # noqa: E712
+    by_name = {fold(u.name): u for u in units}
+    close = difflib.get_close_matches(intent.unit_query, list(by_name), n=MAX_CLOSEST, cutoff=0.5)
+    message = _("I found no unit named “{name}”.").format(name=esc(intent.unit_query))
+    if not close:
+        ctx.say(message + " " + _("Please check the name, or write the unit's code (for example {code})."
+                                  ).format(code=esc(ctx.unit.code if ctx.unit else "TD_001")))
+        return
+    ctx.enter(FLOW, AskStep.UNIT, question=text, context=context_of(intent))
+    ctx.say(message + " " + _("Did you mean one of these?"),
+            [[ctx.option(by_name[name].name, FLOW, "unit", by_name[name].id)] for name in close])
 
 
 def on_button(ctx: Ctx, action: str, arg: str) -> None:
     """A unit chosen among several that fit a name: answer the stored question (or command) about it."""
     question = ctx.state.data.get("question") or ""
     command = ctx.state.data.get("command")
+    stored = ctx.state.data.get("context")
     ctx.leave()
     unit_id = parse_id(arg)
     if action != "unit" or unit_id is None or ctx.person is None:
@@ -183,7 +236,10 @@ def on_button(ctx: Ctx, action: str, arg: str) -> None:
     if unit is None or unit.id not in registry.visible_unit_ids(ctx.session, ctx.person):
         _refuse_other_unit(ctx)
         return
-    intent = parse(question, prog.vocabulary(ctx.session), local_today(ctx.now))
+    if isinstance(stored, dict):
+        intent = _intent_from(stored)
+    else:
+        intent = parse(question, prog.vocabulary(ctx.session), local_today(ctx.now))
     if command in COMMANDS:
         period = f" {intent.period}" if intent.period else ""
         COMMANDS[command](ctx, unit.code + period)
@@ -218,7 +274,7 @@ def _subject(ctx: Ctx, intent: Intent, text: str, command: str | None = None) ->
             return None
         if len(allowed) == 1:
             return allowed[0]
-        ctx.enter(FLOW, AskStep.UNIT, question=text, command=command)
+        ctx.enter(FLOW, AskStep.UNIT, question=text, command=command, context=None if command else context_of(intent))
         ctx.say(_("Several units fit that name. Which one do you mean?"),
                 [[ctx.option(u.name, FLOW, "unit", u.id)] for u in allowed[:MAX_UNIT_CHOICES]])
         return None
@@ -484,21 +540,7 @@ def answer_missing_units(ctx: Ctx, intent: Intent, unit: Unit) -> None:
     rounds = _asked_rounds(ctx, intent, unit)
     if rounds is None:
         return
-    lines: list[str] = []
-    for rnd in rounds:
-        missing, total = prog.missing_units(ctx.session, rnd, unit)
-        if lines:
-            lines.append("")
-        if not missing:
-            lines.append(_("All {total} CĐCS have submitted <b>{title}</b>.").format(total=total, title=esc(rnd.title)))
-            continue
-        lines.append(_(
-            "<b>{title}</b> (deadline {date}): <b>{missing}</b> of {total} CĐCS have not submitted yet:").format(
-            title=esc(rnd.title), date=format_date(rnd.deadline_at), missing=len(missing), total=total))
-        lines += [f"• {esc(u.code)} — {esc(u.name)}" for u in missing[:MAX_LISTED_UNITS]]
-        if len(missing) > MAX_LISTED_UNITS:
-            lines.append(_("… and {count} more.").format(count=len(missing) - MAX_LISTED_UNITS))
-    ctx.say("\n".join(lines))
+    ask_staff.answer_completeness(ctx, rounds, unit)
 
 
 def answer_contact(ctx: Ctx, intent: Intent, unit: Unit) -> None:
@@ -516,7 +558,15 @@ ANSWERS = {
     "missing_units": answer_missing_units,
     "contact": answer_contact,
     "report": answer_report,
+    "ranking": lambda ctx, intent, unit: ask_staff.answer_ranking(ctx, intent, unit, _indicators(ctx, intent)),
+    "compare": lambda ctx, intent, unit: ask_staff.answer_compare(ctx, intent, unit, _indicators(ctx, intent),
+                                                                 lambda code: _label_of(ctx, code)),
 }
+
+
+def _label_of(ctx: Ctx, code: str) -> str:
+    period = prog.period_by_code(ctx.session, code)
+    return period_label(period) if period is not None else code
 
 
 def _asked_rounds(ctx: Ctx, intent: Intent, unit: Unit) -> list[Round] | None:
