@@ -95,12 +95,12 @@ def test_comparison_with_the_previous_period(engine, settings):
 def test_chair_follow_up_naming_only_a_period(engine, settings):
     chat = chat_as(engine, settings, world.CHAIR_UNIT)
     chat.send("kết nạp đoàn viên quý 1 được bao nhiêu rồi ad")
-    assert "Riêng quý I/2026: 3 người." in chat.text
-    chat.send("còn quý 2 thì sao?")
-    assert "Riêng quý II/2026: 4 người." in chat.text
+    assert "đã báo cáo 3 người" in chat.text and "đến 31/03/2026" in chat.text
+    chat.send("còn quý 2 thì sao?")  # the same question, as of the end of quarter II
+    assert "đã báo cáo 7 người" in chat.text and "đến 30/06/2026" in chat.text
     chat.now = NOW + timedelta(minutes=30)  # a follow-up much later is a new question
     chat.send("còn quý 1 thì sao?")
-    assert "Riêng quý I/2026" not in chat.text
+    assert "đến 31/03/2026" not in chat.text
 
 
 def test_regulation_questions_show_no_figure_of_the_unit(engine, settings):

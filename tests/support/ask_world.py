@@ -15,7 +15,7 @@ XT_002 "Trường Tiểu học Pa Khoang" (public sector), target DV_MOI 6
     → DV_MOI 3/6
 LDLD_XT target DV_MOI 20 → 7 + 3 = 10 of 20 (50,0%)
 
-The rounds XT-Q1 and XT-Q2 (locked) ask the five indicators above. The open round XT-OPEN (period: the year's Q4) opened 10 days ago and is due in 30 days;
+The open round XT-OPEN (period: the year's Q4) opened 10 days ago and is due in 30 days;
 nobody has submitted it.
 """
 
@@ -82,8 +82,6 @@ def build(engine, year: int, today: date) -> None:
                         audience={"levels": ["grassroots"], "under": [UPPER]}, reminder_plan={}, locked=True)
             session.add(rnd)
             session.flush()
-            for position, code in enumerate(["DV_TONG", "LD_TONG", "DV_MOI", "TT_CHINHSACH", "QXH_THU"]):
-                session.add(RoundIndicator(round_id=rnd.id, indicator_id=indicators[code].id, position=position))
             rounds[quarter] = rnd
             asked = sorted({c for by_q in FIGURES.values() for c in by_q.get(quarter, {})} | {"QXH_THU"})
             for position, code in enumerate(asked):  # a round's figures are those it asks for
