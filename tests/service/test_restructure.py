@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -172,6 +173,7 @@ def test_the_tree_of_a_past_day_is_rebuilt_from_the_events(demo_engine, tmp_path
     assert ids["TD_001"] in q2.subtree(ids["LDLD_TD"]) and ids["TD_001"] not in q3.subtree(ids["LDLD_TD"])
 
 
+@pytest.mark.e2e  # the real console script, one child process per command (out of the fast loop)
 def test_commands_refuse_bad_input_politely(demo_url, tmp_path):
     out = congdoan(demo_url, "unit", "move", "TP_001", "--to", "TP_002", "--from", "01/07/2025")
     assert out.returncode == 1
