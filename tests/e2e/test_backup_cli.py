@@ -101,3 +101,41 @@ def test_invite_days_must_be_positive_and_bounded(db_url):
         assert done.returncode == 2, (days, done.stdout)
         assert "từ 1 đến 365 ngày" in done.stderr and "Traceback" not in done.stderr
     assert congdoan(db_url, "invite", "TD_001", "--days", "7").returncode == 0
+
+
+def test_backup_while_the_real_bot_broadcasts(fake, tmp_path):
+    from datetime import date
+
+    from sqlmodel import Session, select
+
+    from bot.db import make_engine, upgrade
+    from bot.models import Notice
+    from e2e import BotProcess, press, province_users, say, texts, wait_until
+    from worlds import small_province
+
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    upgrade(url)
+    world = small_province(make_engine(url), opens=date(2026, 12, 1), deadline=date(2026, 12, 18),
+                           submitted_units=0)
+    chairs, _officers, staff = province_users(fake, world)
+    bot = BotProcess(fake, url, tmp_path / "bot.log", CONGDOAN_SEND_RATE="4",
+                     CONGDOAN_PROGRESS_INTERVAL="0.3").start()
+    try:
+        say(staff, "/thongbao")
+        say(staff, "Họp ban chấp hành lúc 14:00")
+        press(staff, "Tất cả Chủ tịch CĐCS")
+        press(staff, "Xem trước")
+        assert "xếp lịch gửi tới 20" in texts(press(staff, "Gửi"))
+        wait_until(lambda: sum(len(u.messages()) for u in chairs.values()) >= 3, what="the first deliveries")
+        target = tmp_path / "copy.sqlite"
+        done = congdoan(url, "backup", str(target))  # while the sender is writing deliveries
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda: all(u.messages() for u in chairs.values()), timeout=30, what="every chair")
+    finally:
+        bot.stop()
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with Session(make_engine(f"sqlite:///{target}")) as s:
+        assert s.exec(select(Notice)).one().status in ("queued", "sent")
+    shown = congdoan(f"sqlite:///{target}", "outbox")  # the copy is a working database
+    assert shown.returncode == 0, shown.stderr
