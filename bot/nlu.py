@@ -433,7 +433,8 @@ _HELP = re.compile(
     r"|giup (duoc )?(gi|nhung gi)|co the (hoi|lam) (nhung )?gi|biet (lam )?gi|chuc nang|dung de (lam )?gi|de lam gi)\b"
     r"|^(help|menu|giup|giup toi|giup minh)$")
 _SMALLTALK = re.compile(
-    r"^(xin )?(chao|hello|hi|alo|cam on|thanks|thank you|ok|oke|okay|vang|da|uh|um|tot|hay qua)\b"
+    r"^(xin )?(chao|hello|hi|alo|cam on|thanks|thank you|ok|oke|okay|vang|uh|um|tot|hay qua)\b"
+    r"|^da( (vang|a|ad|roi|em cam on|cam on|ok))*$"  # "dạ", "dạ vâng"; "da …" is otherwise "đã …"
     r"|\b(cam on|thank)\b")
 # Questions about rules, procedures and reasons, and topics outside the bot's data.
 _OFF_TOPIC = re.compile(
@@ -694,6 +695,8 @@ def _type_spans(words_only: list[str]) -> list[tuple[int, int, tuple[str, ...]]]
     for phrase in UNIT_TYPES:
         n = len(phrase)
         for start in range(len(words_only) - n + 1):
+            if phrase == ("truong",) and start and words_only[start - 1] in ("moi", "thi", "hien", "quang"):
+                continue  # "môi trường", "thị trường": not a school
             if tuple(words_only[start:start + n]) == phrase and not used.intersection(range(start, start + n)):
                 used.update(range(start, start + n))
                 found.append((start, start + n, phrase))
@@ -706,8 +709,11 @@ def _find_units_by_part(kept: list[tuple[int, str]], index: _Index) -> tuple[lis
     best = 0
     codes: set[str] = set()
     span: tuple[int, int] = (0, 0)
+    typed = {i for s0, e0, _p in types for i in range(s0, e0)}
     for code, (_prefix, core) in index.unit_parts.items():
         length, start = _longest_common_run(words_only, core)
+        if typed.intersection(range(start, start + length)):
+            continue  # "y tế" of "trạm y tế" names a type, not the "Sở Y tế"
         run = tuple(words_only[start:start + length])
         if length < best or not run or (length < 2 and length < len(core)) or run in index.indicator_ngrams:
             continue
@@ -882,7 +888,7 @@ def parse(text: str, vocab: Vocabulary, today: date) -> Intent:
     if follow and name in ("progress", "unknown", "smalltalk", "help", "target") and not _explicit(s):
         name, weak = "progress", True
     elif name == "unknown" and _BARE_PROGRESS.search(s):
-        name, weak = "progress", True  # "được bao nhiêu rồi?": about what was asked before
+        name = "progress"  # "được bao nhiêu rồi?": progress, about what was asked before
     elif name == "progress" and not _PROGRESS.search(s) and not _TARGET.search(s):
         weak = True  # only a subject was named
     if name in ("unknown", "smalltalk", "help"):
