@@ -28,7 +28,7 @@ from bot.messages import Option, OutFile, esc
 from bot.models import Indicator, Level, Period, Role, Round, Rollup, Unit
 from bot.nlu import fold, parse_period
 from bot.clock import local_today
-from bot.services import charts, export_xlsx, figures, registry, reporting, rollup, scoring
+from bot.services import charts, figures, registry, reporting, rollup, scoring
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
 from bot.textvn import format_date, format_datetime, format_number
 from handlers.base import CALLBACK_LIMIT, Ctx
@@ -404,6 +404,8 @@ def cmd_export(ctx: Ctx, args: str) -> None:
     req = parse_request(ctx, args, command="xuatexcel")
     if req is None:
         return
+    from bot.services import export_xlsx  # openpyxl loads on first use, not at every bot start
+
     content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id, ctx.settings.min_coverage)
     name = f"tonghop-{req.round.code}-{req.unit.code}.xlsx"
     caption = _("Excel: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))

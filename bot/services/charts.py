@@ -11,17 +11,11 @@ from __future__ import annotations
 import io
 import textwrap
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: render to memory, never to a window
-
-from matplotlib.figure import Figure as MplFigure  # noqa: E402
-
-from bot.i18n import _, current_language  # noqa: E402
-from bot.models import Level  # noqa: E402
-from bot.services import figures, reporting  # noqa: E402
-from bot.services.rollup import IndicatorResult, RoundRollup, short_name  # noqa: E402
-from bot.textvn import format_number  # noqa: E402
+from bot.i18n import _, current_language
+from bot.models import Level
+from bot.services import figures, reporting
+from bot.services.rollup import IndicatorResult, RoundRollup, short_name
+from bot.textvn import format_number
 
 WIDTH_IN = 7.2
 DPI = 150  # 7.2 in × 150 dpi = 1080 px
@@ -57,6 +51,11 @@ def render_round_chart(rollup: RoundRollup, codes: list[str] | None = None) -> b
     bars.append((_("Total"), rollup.completeness))
     top_h = 0.9 + 0.42 * len(bars)
     bottom_h = 0.9 + 0.55 * max(1, len(results))
+    import matplotlib  # imported on first use: a second of start-up time for every bot start otherwise
+
+    matplotlib.use("Agg")  # render to memory, never to a window
+    from matplotlib.figure import Figure as MplFigure
+
     with matplotlib.rc_context({"font.family": FONT, "font.size": 11}):
         fig = MplFigure(figsize=(WIDTH_IN, 1.4 + top_h + bottom_h), dpi=DPI, layout="constrained")
         ax1, ax2 = fig.subplots(2, 1, height_ratios=[top_h, bottom_h])
