@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
@@ -65,9 +66,10 @@ class Background:
     """The planner job, the outbox sender, the queueing of large notices and their progress messages,
     started with the channel and stopped with it."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, pacer=None) -> None:  # type: ignore[no-untyped-def]
         self.engine = engine
         self.settings = settings
+        self.pacer = pacer  # the bot's one send pace, shared with the replies to people
         self.scheduler = None
         self.sender = None
         self.task: asyncio.Task | None = None
@@ -95,7 +97,7 @@ class Background:
         self.sender = OutboxSender(self.engine, deliver_telegram, rate_per_second=self.settings.send_rate_per_second,
                                    after_send=after_send, cost=payload_sends,
                                    retry_for=timedelta(hours=self.settings.retry_hours),
-                                   keep_for=timedelta(days=keep) if keep > 0 else None)
+                                   keep_for=timedelta(days=keep) if keep > 0 else None, pacer=self.pacer)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
         self.progress = NoticeProgress(self.engine, edit_telegram, pace=self.sender.pace, hold=self.sender.hold,
                                        interval=self.settings.progress_interval)
@@ -127,14 +129,50 @@ def after_send(session: Session, row, delivered: bool) -> None:  # type: ignore[
     notices.record_delivery(session, row, delivered, utcnow())
 
 
+class AlreadyRunning(Exception):
+    """Another `congdoan run` holds the database."""
+
+
+def single_instance(database_url: str):  # type: ignore[no-untyped-def]
+    """Hold an exclusive lock on `<database>.lock` beside a SQLite file for the life of the process.
+
+    Two bots on one database would fight over getUpdates (409s) and send pushes at twice the
+    pace. The operating system releases the lock when the process ends, even on SIGKILL.
+    With PostgreSQL (several workers are allowed to share it) nothing is locked here.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    import fcntl
+    from pathlib import Path
+
+    path = Path(url.database).resolve()
+    handle = open(path.with_name(path.name + ".lock"), "a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise AlreadyRunning(str(path)) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
 def run_bot(settings: Settings) -> None:
     """Run on Telegram when a token is set; otherwise a console chat on demo data."""
-    engine = open_database(settings)
-    core = make_core(engine, settings)
     if settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
+        from bot.pacing import Pacer
 
-        background = Background(engine, settings)
+        lock = single_instance(settings.database_url)  # noqa: F841 - held until the process ends
+        engine = open_database(settings)
+        core = make_core(engine, settings)
+        pacer = Pacer(settings.send_rate_per_second)
+        background = Background(engine, settings, pacer)
         channel = TelegramChannel(
             core,
             token=settings.telegram_token,
@@ -145,12 +183,16 @@ def run_bot(settings: Settings) -> None:
             post_init=background.start,
             post_shutdown=background.stop,
             commands=channel_menu,
+            engine=engine,
+            pacer=pacer,
         )
         log.info("polling Telegram at %s", settings.telegram_api_base_url)
         channel.run()
         return
     from bot.demo import load_demo
 
+    engine = open_database(settings)
+    core = make_core(engine, settings)
     with session_scope(engine) as session:
         if database_is_empty(session):
             load_demo(session)

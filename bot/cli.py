@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
 from bot.db import session_scope
+from bot import logsafe
 from bot.i18n import _, use_language
 from bot.models import Level, Role
 
@@ -30,9 +32,20 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
+    from bot.app import AlreadyRunning, run_bot
+    from bot.channels.telegram import BadToken
 
-    run_bot(settings)
+    logsafe.install([settings.telegram_token])  # no token in any line, no error a million times
+    try:
+        run_bot(settings)
+    except BadToken:
+        print(_("Telegram refused the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather."),
+              file=sys.stderr)
+        return 2
+    except AlreadyRunning as exc:
+        print(_("Another `congdoan run` is already using the database {path}; stop it first.").format(
+            path=exc.args[0]), file=sys.stderr)
+        return 2
     return 0
 
 
@@ -455,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_level() -> int:
+    """CONGDOAN_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR; default INFO)."""
+    name = (os.environ.get("CONGDOAN_LOG_LEVEL") or "INFO").upper()
+    level = logging.getLevelName(name)
+    return level if isinstance(level, int) else logging.INFO
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `congdoan` console script."""
     settings = Settings.from_env()
@@ -462,10 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.INFO,
+            level=logging.DEBUG if args.verbose else log_level(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        for noisy in ("httpx", "alembic", "apscheduler"):
+        for noisy in ("httpx", "httpcore", "alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -53,7 +53,8 @@ class Incoming:
     username: str | None = None
     file: FileRef | None = None
     message_id: str | None = None  # the message that carried the pressed button
-    update_id: int | None = None  # the channel's increasing update number (to spot redeliveries)
+    update_id: int | None = None  # the channel's update number (informative: it may go down)
+    inbox_id: int | None = None  # the stored update (bot.services.inbox): handled once, with the state change
     edited: bool = False  # the person edited a message sent earlier (the bot does not take edits)
 
 
@@ -113,26 +114,36 @@ class Response:
 
 
 def response_to_json(response: Response) -> dict:
-    """A Response as JSON (files are not kept), to re-send after a crash."""
-    return {
-        "toast": response.toast,
-        "replies": [
-            {"text": r.text, "numbered": r.numbered,
-             "options": [[[o.label, o.data] for o in row] for row in r.options]}
-            for r in response.replies if r.file is None
-        ],
-    }
+    """A Response as JSON, to send (again) from the inbox after a crash.
+
+    Files the channel holds (an id) or that are on disk (a path) are kept; bytes made in
+    memory (an export) are not: such a reply is re-sent with its text only.
+    """
+    replies = []
+    for r in response.replies:
+        item: dict = {"text": r.text, "numbered": r.numbered,
+                      "options": [[[o.label, o.data] for o in row] for row in r.options]}
+        f = r.file
+        if f is not None and (f.file_id or f.path):
+            item["file"] = {"name": f.file_name, "path": f.path, "kind": f.kind, "caption": f.caption,
+                            "file_id": f.file_id}
+        elif f is not None and not r.text:
+            if not f.caption:
+                continue
+            item["text"] = f.caption
+        replies.append(item)
+    return {"toast": response.toast, "stale": response.stale, "replies": replies}
 
 
 def response_from_json(data: dict) -> Response:
-    return Response(
-        toast=data.get("toast"),
-        replies=[
-            Reply(text=r["text"], numbered=r.get("numbered", True),
-                  options=[[Option(label, d) for label, d in row] for row in r.get("options", [])])
-            for r in data.get("replies", [])
-        ],
-    )
+    replies = []
+    for r in data.get("replies", []):
+        f = r.get("file")
+        file = OutFile(file_name=f["name"], path=f.get("path"), kind=f.get("kind", "document"),
+                       caption=f.get("caption", ""), file_id=f.get("file_id")) if f else None
+        replies.append(Reply(text=r.get("text", ""), numbered=r.get("numbered", True), file=file,
+                             options=[[Option(label, d) for label, d in row] for row in r.get("options", [])]))
+    return Response(toast=data.get("toast"), stale=bool(data.get("stale")), replies=replies)
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

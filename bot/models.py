@@ -315,10 +315,36 @@ class ConversationState(SQLModel, table=True):
     step: str = Field(default="", max_length=64)
     data: dict = _json_column()
     version: int = Field(default=0)  # bumped on every step; stale buttons carry an old one
-    last_update_id: Optional[int] = Field(default=None, sa_type=BigInteger)  # channel's update id, for redelivery
-    last_response: dict = _json_column()  # what was answered to it, re-sent if the update comes again
     language: Optional[str] = Field(default=None, max_length=8)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InboxUpdate(SQLModel, table=True):
+    """One update received from a channel, stored before the platform is told it arrived.
+
+    Handled once, in the transaction that changes the conversation state (`handled_at`,
+    `reply`); the reply is sent from what was stored and marked `replied_at`, so after a
+    crash an unhandled update is handled and an unsent reply is sent again. Keyed by the
+    channel's own update (or message) id; see bot.services.inbox for redeliveries.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id", name="uq_inbox_update"),
+        Index("ix_inbox_open", "channel", "replied_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: int = Field(sa_type=BigInteger)
+    chat_id: str = Field(default="", max_length=64)
+    fingerprint: str = Field(default="", max_length=64)  # hash of the payload, tells a redelivery from a reused id
+    payload: dict = _json_column()  # the update as the platform sent it
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    handled_at: Optional[datetime] = None
+    reply: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))  # the Response as JSON
+    replied_at: Optional[datetime] = None
+    error: Optional[str] = Field(default=None, max_length=500)  # why it was skipped or not answered
 
 
 class Outbox(SQLModel, table=True):

@@ -27,7 +27,7 @@ from bot.db import session_scope
 from bot.i18n import _, pick_language, use_language
 from bot.messages import Incoming, Response, response_from_json, response_to_json
 from bot.models import ConversationState, Person
-from bot.services import registry
+from bot.services import inbox, registry
 from bot.textvn import fold
 from handlers import ask, commands, menu, notices, onboarding, report
 from handlers.base import Ctx, Flow, parse_button
@@ -151,10 +151,18 @@ def dispatch(ctx: Ctx) -> None:
 
 
 def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime | None = None) -> Response:
-    """Handle one incoming message in its own transaction; never raises."""
+    """Handle one incoming message in its own transaction; never raises.
+
+    A stored update (`incoming.inbox_id`) is handled once: its answer is kept in the inbox
+    row in the same transaction as the state change, and returned again (not recomputed)
+    if the channel hands the same update over a second time.
+    """
     now = now or utcnow()
     try:
         with session_scope(engine) as session:
+            row = inbox.claim(session, incoming.inbox_id) if incoming.inbox_id is not None else None
+            if row is not None and row.handled_at is not None:
+                return response_from_json(row.reply or {})
             identity = registry.identity_of(session, incoming.channel, incoming.user_id)
             person = session.get(Person, identity.person_id) if identity else None
             if person is not None and not person.active:
@@ -162,13 +170,6 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
             state = load_state(session, incoming, now)
             lang = pick_language(person.language if person else None, state.language,
                                  incoming.language_code)
-            if incoming.update_id is not None and state.last_update_id is not None \
-                    and incoming.update_id <= state.last_update_id:
-                # Redelivered after a crash between our commit and the channel's confirmation:
-                # do not apply it twice; re-send what was answered if it is the very last one.
-                if incoming.update_id == state.last_update_id:
-                    return response_from_json(state.last_response or {})
-                return Response()
             with use_language(lang):
                 ctx = Ctx(session=session, settings=settings, incoming=incoming, state=state,
                           identity=identity, person=person, now=now)
@@ -177,13 +178,26 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
                 if state.version != version_before:  # a passed step keeps its choices
                     remember_choices(ctx)
                 state.updated_at = now
-                if incoming.update_id is not None:
-                    state.last_update_id = incoming.update_id
-                    state.last_response = response_to_json(ctx.response)
+            if row is not None:
+                inbox.mark_handled(session, row, response_to_json(ctx.response), now)
             return ctx.response
     except Exception:  # a handler bug must not kill the bot nor lose what was saved before
         log.exception("handling %s:%s failed", incoming.channel, incoming.user_id)
         with use_language(pick_language(incoming.language_code)):
             response = Response(toast=_("Sorry, something went wrong."))
             response.replies.append(menu.error_reply())
-            return response
+        _close_failed(engine, incoming, response, now)
+        return response
+
+
+def _close_failed(engine: Engine, incoming: Incoming, response: Response, now: datetime) -> None:
+    """A stored update whose handling failed is answered with the apology, not handled again."""
+    if incoming.inbox_id is None:
+        return
+    try:
+        with session_scope(engine) as session:
+            row = inbox.claim(session, incoming.inbox_id)
+            if row is not None and row.handled_at is None:
+                inbox.mark_handled(session, row, response_to_json(response), now, error="handler failed")
+    except Exception:
+        log.exception("could not record the failed update %s", incoming.inbox_id)

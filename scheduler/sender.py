@@ -24,8 +24,8 @@ back at once. Delivered rows lose their payload after `keep_for` (the key stays)
 
 Pacing reserves send slots of 1/rate seconds; a push that takes several Bot API messages
 (a document and a long text) reserves as many slots. Other senders of the same bot in
-this process (the notices' progress edits) take their slots through `pace()` too, so the
-bot as a whole stays under the limit.
+this process (the notices' progress edits, the replies to people) take their slots from
+the same bot.pacing.Pacer, so the bot as a whole stays under the limit.
 
 The row's final mark (sent, failed) and the `after_send` hook (notices record their
 deliveries) run in one transaction, so a crash cannot leave one without the other.
@@ -52,6 +52,7 @@ from sqlmodel import Session
 
 from bot.clock import utcnow
 from bot.db import session_scope
+from bot.pacing import Pacer
 from bot.messages import RateLimited, Rejected, Transient, Unreachable
 from bot.models import Outbox, SenderStatus
 from bot.services import outbox, reminders
@@ -100,7 +101,8 @@ class OutboxSender:
                  idle_poll: float = 0.25, after_send: AfterSend | None = None, cost: Cost | None = None,
                  retry_for: timedelta = timedelta(days=1), max_backoff: float = 300.0,
                  keep_for: timedelta | None = timedelta(days=30), lease: timedelta = outbox.LEASE,
-                 owner: str | None = None, status_every: float = 5.0, workers: int = 3) -> None:
+                 owner: str | None = None, status_every: float = 5.0, workers: int = 3,
+                 pacer: Pacer | None = None) -> None:
         self.engine = engine
         self.deliver = deliver
         self.interval = 1.0 / rate_per_second
@@ -115,7 +117,8 @@ class OutboxSender:
         self.owner = owner or new_owner()
         self.status_every = status_every
         self.workers = max(1, workers)
-        self._next_slot = 0.0
+        # the bot's one send pace, shared with the replies to people (bot.pacing)
+        self.pacer = pacer or Pacer(rate_per_second, self.burst)
         self._stop = asyncio.Event()
         self.sent = 0
         # the status shown by `congdoan outbox`
@@ -405,20 +408,12 @@ class OutboxSender:
             return 1
 
     async def pace(self, cost: int = 1) -> None:
-        """Wait for the next free send slot and reserve `cost` slots from it.
-
-        A token bucket of `burst` slots: time not used (idle, or a slow send) is saved up to
-        `burst` slots, so one late send is caught up without going over the rate for long.
-        """
-        now = time.monotonic()
-        slot = max(self._next_slot, now - (self.burst - 1) * self.interval)
-        self._next_slot = slot + cost * self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        """Wait for the next free send slot of the bot's pace and reserve `cost` slots from it."""
+        await self.pacer.pace(cost)
 
     def hold(self, seconds: float) -> None:
         """Send nothing for `seconds` (a 429 seen elsewhere applies to the whole bot)."""
-        self._next_slot = max(self._next_slot, time.monotonic() + seconds)
+        self.pacer.hold(seconds)
 
     # ---------------------------------------------------------------- send
     async def _deliver_leased(self, row: Outbox) -> str | None:

@@ -1,18 +1,30 @@
 """Telegram adapter (python-telegram-bot): updates in, neutral Incoming to the core, Replies out.
 
-Updates of one chat are handled one after another, different chats concurrently. The core
-runs in a worker thread (it talks to the database synchronously) and commits the
-conversation state before anything is sent here.
+Long polling is our own loop over getUpdates (not PTB's Updater, which confirms an update
+to Telegram before it is handled): each batch is stored in the inbox first, and only the
+next getUpdates call, made after that commit, confirms it. Updates are read one by one,
+so one that python-telegram-bot cannot parse is skipped and logged instead of stopping
+the poller. Updates of one chat are handled one after another, different chats
+concurrently (bot.channels.inbound). The core runs in a worker thread (it talks to the
+database synchronously) and commits the conversation state, with the update marked
+handled, before anything is sent here. Every Bot API call that sends takes a slot of the
+bot's shared pace (bot.pacing) and waits out 429s instead of dropping the reply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import signal
+import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from sqlalchemy.engine import Engine
 
 from telegram import (
     BotCommand,
@@ -22,10 +34,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.inbound import Inbound, Job
 from bot.i18n import LANGUAGES, _, use_language
+from bot.pacing import Pacer
+from bot.services.inbox import Received
 from bot.messages import (
     FileRef,
     Incoming,
@@ -38,6 +53,7 @@ from bot.messages import (
     Response,
     Transient,
     Unreachable,
+    response_from_json,
     split_text,
 )
 
@@ -53,34 +69,47 @@ DEFAULT_LANGUAGE = "vi"  # the command menu of clients in any other language tha
 def bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
     """Telegram's command menu ("/" list) for the commands of the registry."""
     return [BotCommand(command.name, command.description) for command in menu]
+# the update types the bot handles; Telegram sends no others (allowed_updates of getUpdates)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+REPLY_GIVE_UP = 600.0  # seconds of network trouble after which a reply is given up (kept in the inbox)
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Process updates concurrently, but those of one chat strictly in order."""
+class BadToken(Exception):
+    """Telegram refused the bot token (401/404): the operator must fix the configuration."""
 
-    def __init__(self, max_concurrent_updates: int = 32) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[object, asyncio.Lock] = {}
-        self._users: dict[object, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:  # forget idle chats so the table stays small
-                del self._users[key]
-                del self._locks[key]
+def _seconds(delay: Any) -> float:
+    return delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
 
-    async def initialize(self) -> None:
-        pass
 
-    async def shutdown(self) -> None:
-        pass
+def identity_of(raw: dict) -> str | None:
+    """What an update is, whatever its update_id: chat and message (and edit) or the query id."""
+    for kind, body in raw.items():
+        if kind == "update_id" or not isinstance(body, dict):
+            continue
+        if "message_id" in body:
+            return f"{kind}:{chat_of(raw)}:{body['message_id']}:{body.get('edit_date', '')}"
+        if "id" in body:
+            return f"{kind}:{body['id']}"
+    return None
+
+
+def chat_of(raw: Any) -> str:
+    """The chat an update belongs to, read defensively from the raw JSON ('' if none)."""
+    if not isinstance(raw, dict):
+        return ""
+    for kind, body in raw.items():
+        if kind == "update_id" or not isinstance(body, dict):
+            continue
+        chat = body.get("chat")
+        if not isinstance(chat, dict):
+            message = body.get("message")
+            chat = message.get("chat") if isinstance(message, dict) else None
+        if not isinstance(chat, dict):
+            chat = body.get("from")
+        if isinstance(chat, dict) and chat.get("id") is not None:
+            return str(chat["id"])[:64]
+    return ""
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -152,7 +181,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> Any:
+async def _with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> Any:
     """Run a Bot API call, waiting out flood limits and brief network trouble."""
     for attempt in range(attempts):
         try:
@@ -174,18 +203,46 @@ async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> A
 CAPTION_LIMIT = 1024
 
 
+async def paced(pacer: Pacer, call: Callable[[], Awaitable[Any]], give_up: float = REPLY_GIVE_UP) -> Any:
+    """Run a sending Bot API call in a slot of the bot's pace; 429 waits `retry_after` and tries
+    again (for as long as it takes), network trouble retries with capped backoff."""
+    started = time.monotonic()
+    delay = 0.5
+    while True:
+        await pacer.pace()
+        try:
+            return await call()
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            log.warning("rate limited: replies wait %.1fs", seconds)
+            pacer.hold(seconds)
+        except (Forbidden, BadRequest, InvalidToken):
+            raise
+        except NetworkError:
+            if time.monotonic() - started > give_up:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 3,
-                     later_retries: int | None = None) -> list[Any]:
+                     later_retries: int | None = None, pacer: Pacer | None = None) -> list[Any]:
     """Send one reply (split at Telegram's length limit; the keyboard goes with the last part).
 
     `later_retries` (default: `retries`) applies to the parts after the first: once a part
     has arrived, retrying the whole reply would send it twice, so later parts wait out
-    flood limits here instead.
+    flood limits here instead. With a `pacer` (replies to people), every part takes a slot
+    of the bot's pace and is retried until it is sent (see `paced`).
     """
     sent: list[Any] = []
 
     def tries() -> int:
         return retries if not sent or later_retries is None else later_retries
+
+    async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int) -> Any:
+        if pacer is not None:
+            return await paced(pacer, call)
+        return await _with_retry(call, attempts)
 
     if reply.file is not None:
         f = reply.file
@@ -222,7 +279,7 @@ def payload_sends(payload: dict) -> int:
 async def edit_text(bot: Any, chat_id: str, message_id: str, text: str) -> None:
     """Replace the text of a message the bot sent (a progress message); "not modified" is fine."""
     try:
-        await with_retry(lambda: bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
+        await _with_retry(lambda: bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
                                                        parse_mode=ParseMode.HTML), 2)
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
@@ -267,33 +324,35 @@ async def deliver(bot: Any, chat_id: str, payload: dict) -> str | None:
 
 
 class TelegramChannel:
-    """The python-telegram-bot application around the core."""
+    """The bot on Telegram: our long-polling loop, the inbox, per-chat workers around the core."""
 
     def __init__(self, core: Core, *, token: str, base_url: str, base_file_url: str,
                  poll_timeout: int = 10, core_threads: int = 4, post_init: Callable[[Application], Awaitable[None]] | None = None,
                  post_shutdown: Callable[[Application], Awaitable[None]] | None = None,
-                 commands: CommandMenu | None = None) -> None:
+                 commands: CommandMenu | None = None, engine: Engine | None = None,
+                 pacer: Pacer | None = None) -> None:
+        if engine is None:
+            raise ValueError("the Telegram channel needs the database engine (its inbox)")
         self.core = core
         self.commands = commands
         self.poll_timeout = poll_timeout
+        self.pacer = pacer or Pacer()
         # SQLite has one writer at a time: more core threads would only queue on its lock
         self._executor = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="core")
         # chat → the last message whose keyboard we removed (not to remove it twice)
         self._cleared: dict[str, int] = {}
         self._extra_post_init = post_init
+        self._post_shutdown = post_shutdown
+        self.inbound = Inbound(engine, CHANNEL, self.process, self._executor)
+        self._stop: asyncio.Event | None = None
         builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
             .base_file_url(base_file_url)
-            .concurrent_updates(PerChatUpdateProcessor())
-            .post_init(self._post_init)
+            .updater(None)  # we poll ourselves (see the module docstring)
         )
-        if post_shutdown is not None:
-            builder = builder.post_shutdown(post_shutdown)
         self.application: Application = builder.build()
-        self.application.add_handler(TypeHandler(Update, self.on_update))
-        self.application.add_error_handler(self.on_error)
 
     async def _post_init(self, application: Application) -> None:
         if self.commands is not None:
@@ -312,31 +371,56 @@ class TelegramChannel:
             except TelegramError:
                 log.warning("could not set the command list (%s)", lang, exc_info=True)
 
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Hand one update to the core and deliver what it answers."""
+    # ---- one stored update --------------------------------------------------
+
+    async def process(self, job: Job) -> None:
+        """Handle one stored update (or only send its stored answer) and deliver what it answers."""
+        bot = self.application.bot
+        try:
+            update = Update.de_json(job.payload, bot)
+        except Exception as exc:  # noqa: BLE001 - anything the library cannot read is skipped
+            log.error("skipped update %s: python-telegram-bot cannot read it (%s: %s)",
+                      job.payload.get("update_id"), type(exc).__name__, exc)
+            await self.inbound.skip(job, f"unreadable: {type(exc).__name__}: {exc}")
+            return
         incoming = to_incoming(update)
         query = update.callback_query
         if incoming is None:
             if query is not None:
-                await query.answer()
+                await self._answer(query, None)
+            await self.inbound.skip(job, "not handled by the bot")
             return
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(self._executor, self.core, incoming)
-        bot = context.bot
-        jobs = [self._send_all(bot, incoming.chat_id, response)]
+        incoming = dataclasses.replace(incoming, inbox_id=job.inbox_id)
+        resent = job.reply is not None
+        if resent:
+            response = response_from_json(job.reply or {})
+        else:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self._executor, self.core, incoming)
+        jobs: list[Awaitable[Any]] = [self._send_all(bot, incoming.chat_id, response)]
         if query is not None:  # answer the press and drop its keyboard while the replies go out
-            jobs += [self._answer(query, response.toast), self._clear_keyboard(bot, incoming, query, response)]
-        await asyncio.gather(*jobs)
+            jobs.append(self._answer(query, response.toast))
+            if not resent:
+                jobs.append(self._clear_keyboard(bot, incoming, query, response))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        error = results[0] if isinstance(results[0], BaseException) else None
+        if isinstance(error, (Forbidden, BadRequest)):
+            log.info("reply to chat %s refused: %s", incoming.chat_id, error)
+        elif isinstance(error, BaseException):
+            raise error  # network trouble for too long: left open, sent again after a restart
+        await self.inbound.done(job, str(error) if error else None)
 
     async def _send_all(self, bot: Any, chat_id: str, response: Response) -> None:
         for reply in response.replies:
-            await send_reply(bot, chat_id, reply)
+            await send_reply(bot, chat_id, reply, pacer=self.pacer)
 
     async def _answer(self, query: Any, toast: str | None) -> None:
         try:
             await query.answer(toast or None)
         except BadRequest:
             log.info("callback query %s expired before it was answered", query.id)
+        except TelegramError as exc:
+            log.warning("could not answer callback query %s: %s", query.id, exc)
 
     async def _clear_keyboard(self, bot: Any, incoming: Incoming, query: Any, response: Response) -> None:
         """The pressed step is over: drop its buttons so they are not pressed again (once per message)."""
@@ -346,17 +430,115 @@ class TelegramChannel:
             return
         self._cleared[incoming.chat_id] = message.message_id
         try:
+            await self.pacer.pace()
             await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
         except TelegramError:
             pass
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling an update", exc_info=context.error)
+    # ---- polling ------------------------------------------------------------
+
+    async def _start(self, stop: asyncio.Event) -> bool:
+        """Initialise the bot (getMe); an unreachable Bot API is retried with backoff."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.application.initialize()
+                return True
+            except InvalidToken:
+                raise BadToken() from None
+            except (NetworkError, OSError) as exc:
+                log.warning("the Bot API is not reachable (%s); trying again in %.0fs", exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, 60.0)
+        return False
+
+    async def _get_updates(self, offset: int | None) -> list[Any]:
+        params: dict[str, Any] = {"timeout": self.poll_timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        with warnings.catch_warnings():  # PTB suggests its own get_updates, which parses the whole batch
+            warnings.simplefilter("ignore")
+            result = await self.application.bot.do_api_request(
+                "getUpdates", api_kwargs=params, read_timeout=self.poll_timeout + 10)
+        return result if isinstance(result, list) else []
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll until `stop`: store each batch, then confirm it with the next call's offset.
+
+        Once a call with an offset returned, everything before it is confirmed and later
+        calls go without one: Telegram then sends the oldest unconfirmed update, whatever
+        its id (ids start over at a random number after a week without updates).
+        """
+        offset: int | None = None
+        delay = 1.0
+        while not stop.is_set():
+            poll = asyncio.ensure_future(self._get_updates(offset))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not poll.done():
+                poll.cancel()
+                break
+            try:
+                raw_updates = poll.result()
+                received = [Received(int(raw["update_id"]), chat_of(raw), raw, identity_of(raw)) for raw in raw_updates
+                            if isinstance(raw, dict) and isinstance(raw.get("update_id"), int)]
+                if len(received) != len(raw_updates):
+                    log.error("skipped %d update(s) without an update_id", len(raw_updates) - len(received))
+                await self.inbound.store(received)
+            except InvalidToken:
+                raise BadToken() from None
+            except Conflict as exc:
+                log.error("another program polls with this token: %s", exc)
+            except (NetworkError, OSError) as exc:
+                log.warning("getUpdates failed: %s; trying again in %.0fs", exc, delay)
+            except Exception:  # noqa: BLE001 - e.g. the database is locked: not confirmed, redelivered
+                log.exception("could not store received updates; trying again in %.0fs", delay)
+            else:
+                delay = 1.0
+                offset = max(r.update_id for r in received) + 1 if received else None
+                if raw_updates and not received:
+                    offset = None
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, 30.0)
+
+    async def main(self) -> None:
+        """Start, resume what the inbox holds, poll until SIGINT/SIGTERM, shut down."""
+        stop = self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+                pass
+        if not await self._start(stop):
+            return
+        try:
+            try:
+                await self.application.bot.delete_webhook(drop_pending_updates=False)
+            except TelegramError as exc:
+                log.warning("could not remove a webhook: %s", exc)
+            await self._post_init(self.application)
+            await self.inbound.resume()
+            await self.poll(stop)
+        finally:
+            await self.inbound.join(timeout=5)
+            if self._post_shutdown is not None:
+                await self._post_shutdown(self.application)
+            await self.application.shutdown()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
 
     def run(self) -> None:
-        """Long-poll until interrupted."""
-        self.application.run_polling(
-            allowed_updates=["message", "edited_message", "callback_query"],
-            timeout=self.poll_timeout,
-            drop_pending_updates=False,
-        )
+        """Long-poll until interrupted; raises BadToken when Telegram refuses the token."""
+        asyncio.run(self.main())

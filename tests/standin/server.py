@@ -106,6 +106,7 @@ class FakeTelegram(SimulatedUsers, FaultInjection, ApiMethods):
         bot_first_name: str = BOT_FIRST_NAME,
         strict_html: bool = True,
         flood_grace: float = 0.2,
+        port: int = 0,
     ) -> None:
         if not re.match(r"^\d+:[A-Za-z0-9_-]+$", token):
             raise ValueError(f"not a bot token: {token!r}")
@@ -118,6 +119,7 @@ class FakeTelegram(SimulatedUsers, FaultInjection, ApiMethods):
         #: ignoring retry_after (they were probably already in flight).
         self.flood_grace = flood_grace
         self.latency = 0.0
+        self._wanted_port = port
 
         self._spec = ApiSpec.load(spec_path)
         self._validator = Validator(self._spec)
@@ -167,7 +169,7 @@ class FakeTelegram(SimulatedUsers, FaultInjection, ApiMethods):
         if self._server is not None:
             return self
         self._stopped = False
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", self._wanted_port), _Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
@@ -208,6 +210,8 @@ class FakeTelegram(SimulatedUsers, FaultInjection, ApiMethods):
     @property
     def port(self) -> int:
         if self._server is None:
+            if self._wanted_port:  # not started yet (a test of a bot that starts first)
+                return self._wanted_port
             raise RuntimeError("FakeTelegram is not running")
         return int(self._server.server_address[1])
 
@@ -285,6 +289,14 @@ class FakeTelegram(SimulatedUsers, FaultInjection, ApiMethods):
         spent serving it (validation included); called without the stand-in's lock."""
         with self._cond:
             self._call_hooks.append(hook)
+
+    def restart_update_ids(self, next_id: int) -> None:
+        """Number the next updates from ``next_id``, as Telegram does after a week without
+        updates (it then picks a random id, possibly lower than every id seen before).
+        Updates still waiting keep their ids."""
+        with self._cond:
+            self._next_update_id = next_id
+            self._last_delivered_id = min(self._last_delivered_id, next_id - 1)
 
     def inject_update(self, update: JSON) -> int:
         """Queue a raw update (``update_id`` is assigned); returns the update_id."""
@@ -564,7 +576,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline(65537)
             return b"".join(parts)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:  # the client died mid-request (a killed bot): Telegram sees nothing
+            raise ValueError("truncated request body")
+        return body
 
     def _serve(self) -> None:
         fake = self.server.fake

@@ -1,0 +1,140 @@
+"""The inbox: every update a channel receives is a row before the platform learns it arrived.
+
+Exactly-once handling, at-least-once replies:
+
+1. `receive` stores updates (one transaction per batch) before the channel confirms them
+   (Telegram: the next getUpdates offset; a webhook: the HTTP answer). A crash before that
+   point makes the platform deliver them again; after it, they are in the database.
+2. The core handles a stored update in the transaction that changes the conversation
+   state, and keeps its answer in the same row (`claim` / `mark_handled`, called by the
+   router); an update already handled is never handled again.
+3. The channel sends the stored answer and marks the row replied. After a restart,
+   `open_rows` gives what is left: updates not handled yet and answers not sent yet.
+
+Redeliveries are recognised by the channel's update id *and* a fingerprint of what the
+update is (the channel's identity of it, e.g. chat and message id, or a hash of the
+payload), never by comparing ids: Telegram starts over at a random id after a week
+without updates, so a lower or reused id can be a new update. A stored row with the same
+id but another fingerprint is such a reused id, and the new update replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.models import InboxUpdate
+
+log = logging.getLogger(__name__)
+
+KEEP = timedelta(days=14)  # answered updates are kept this long (for redeliveries and inquiries)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One update as a channel got it."""
+
+    update_id: int
+    chat_id: str
+    payload: dict
+    identity: str | None = None  # what the update is, for the channel (default: a hash of the payload)
+
+
+def fingerprint(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:64]
+
+
+def receive(session: Session, channel: str, updates: list[Received], now: datetime) -> list[InboxUpdate]:
+    """Store updates; return the rows that are new (redeliveries of stored updates are left out)."""
+    if not updates:
+        return []
+    stored = {row.update_id: row for row in session.exec(select(InboxUpdate).where(
+        InboxUpdate.channel == channel, col(InboxUpdate.update_id).in_([u.update_id for u in updates])))}
+    new: list[InboxUpdate] = []
+    for update in updates:
+        mark = update.identity[:64] if update.identity else fingerprint(update.payload)
+        row = stored.get(update.update_id)
+        if row is not None:
+            if row.fingerprint == mark:
+                continue  # the same update again (a crash before the confirmation)
+            log.info("update id %s:%s was used before (%s); a new update", channel, update.update_id,
+                     row.received_at)
+            session.delete(row)
+            session.flush()
+        stored[update.update_id] = row = InboxUpdate(
+            channel=channel, update_id=update.update_id, chat_id=update.chat_id, fingerprint=mark,
+            payload=update.payload, received_at=now)
+        new.append(row)
+    try:
+        with session.begin_nested():
+            session.add_all(new)
+            session.flush()
+        return new
+    except IntegrityError:  # some were stored concurrently by another worker (a webhook retried)
+        pass
+    kept = []
+    for row in new:
+        row = InboxUpdate.model_validate(row.model_dump(exclude={"id"}))
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            continue
+        kept.append(row)
+    return kept
+
+
+def open_rows(session: Session, channel: str) -> list[InboxUpdate]:
+    """Updates not finished yet (not handled, or answered but the answer not sent), oldest first."""
+    return list(session.exec(select(InboxUpdate).where(
+        InboxUpdate.channel == channel, col(InboxUpdate.replied_at).is_(None)).order_by(col(InboxUpdate.id))))
+
+
+def claim(session: Session, inbox_id: int) -> InboxUpdate | None:
+    """Lock a stored update for handling in the caller's transaction (row lock on PostgreSQL)."""
+    return session.exec(select(InboxUpdate).where(InboxUpdate.id == inbox_id).with_for_update()).first()
+
+
+def mark_handled(session: Session, row: InboxUpdate, reply: dict, now: datetime, error: str | None = None) -> None:
+    """Record the answer in the handling transaction (the state change commits with it)."""
+    row.handled_at = now
+    row.reply = reply
+    if error:
+        row.error = error[:500]
+    session.add(row)
+
+
+def skip(session: Session, inbox_id: int, now: datetime, error: str) -> None:
+    """An update that cannot be handled (unreadable, not for us): done, with the reason kept."""
+    row = session.get(InboxUpdate, inbox_id)
+    if row is None:
+        return
+    row.handled_at = row.handled_at or now
+    row.replied_at = now
+    row.error = error[:500]
+    session.add(row)
+
+
+def mark_replied(session: Session, inbox_id: int, now: datetime, error: str | None = None) -> None:
+    row = session.get(InboxUpdate, inbox_id)
+    if row is None:
+        return
+    row.replied_at = now
+    if error:
+        row.error = error[:500]
+    session.add(row)
+
+
+def prune(session: Session, now: datetime, keep: timedelta = KEEP) -> int:
+    """Forget answered updates older than `keep`."""
+    result = session.execute(delete(InboxUpdate).where(
+        col(InboxUpdate.replied_at).is_not(None), col(InboxUpdate.received_at) < now - keep))
+    return result.rowcount or 0
