@@ -51,10 +51,14 @@ def enqueue(session: Session, pushes: Iterable[Push]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # an executemany with RETURNING ("insertmanyvalues"): the statement is compiled once and cached
+    # (a VALUES list of 500 rows was compiled anew each time, most of a national planner pass), and
+    # the ids returned are the rows actually inserted (executemany's rowcount is -1 on psycopg)
+    stmt = insert(Outbox).on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.id)
+    connection = session.connection()
     new = 0
-    for start in range(0, len(rows), 500):
-        stmt = insert(Outbox).values(rows[start:start + 500]).on_conflict_do_nothing(index_elements=["key"])
-        new += session.execute(stmt).rowcount or 0
+    for start in range(0, len(rows), 1000):
+        new += len(connection.execute(stmt, rows[start:start + 1000]).all())
     return new
 
 

@@ -326,6 +326,20 @@ def digest_recipients(session: Session) -> list[tuple[Any, ...]]:
     return list(rows)
 
 
+def owing_unions(session: Session, rnd: Round, tree: Tree) -> set[int]:
+    """Ids of the upper unions and provinces above at least one owing unit (one query of distinct parents)."""
+    owing = sa_select(Unit.parent_id).where(
+        *audience_clauses(rnd), ~exists().where(Submission.round_id == rnd.id, Submission.unit_id == Unit.id)
+    ).distinct()
+    found: set[int] = set()
+    for (parent_id,) in session.execute(owing):
+        for level in (Level.UPPER, Level.PROVINCE):
+            union = tree.nearest(parent_id, level)
+            if union is not None:
+                found.add(union.id)
+    return found
+
+
 def digests(session: Session, rnd: Round, step: str, owing: list[Owing] | None, now: datetime, tree: Tree,
             *, only_new: bool = False) -> list[Due]:
     """One digest per upper-level union to its officers, and one for the province to its staff.
@@ -338,6 +352,9 @@ def digests(session: Session, rnd: Round, step: str, owing: list[Owing] | None, 
     if only_new:
         queued = outbox.existing_keys(session, [key(r) for r in recipients])
         recipients = [r for r in recipients if key(r) not in queued]
+        if recipients:  # a union whose units all reported gets no digest: its officers stay "new"
+            with_owing = owing_unions(session, rnd, tree)
+            recipients = [r for r in recipients if r[3] in with_owing]
     if not recipients:
         return []
     if owing is None:

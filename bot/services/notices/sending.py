@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select as sa_select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.i18n import use_language
-from bot.models import Notice, NoticeDelivery, Outbox, Person
+from bot.models import Notice, NoticeDelivery, Outbox, OutboxStatus, Person
 from bot.services import audit, outbox
 from bot.services.notices.audience import Recipient, recipients_select
 from bot.services.notices.common import NoticeStatus, chunks
@@ -141,13 +143,26 @@ def fill_chunk(session: Session, notice_id: int, size: int = FILL_CHUNK) -> bool
             rendered[lang] = render(notice, unit_name, when, lang)
         pushes.append(outbox.Push(key=f"ntc|{notice_id}|{person_id}", kind="notice", person_id=person_id,
                                   channel=channel, chat_id=chat_id, payload=rendered[lang], not_before=when))
-    outbox.enqueue(session, pushes)
+    _insert_pushes(session, pushes)
     outbox_ids = _outbox_ids(session, [p.key for p in pushes])
-    session.execute(insert(NoticeDelivery), [
+    session.connection().execute(insert(NoticeDelivery), [
         dict(notice_id=notice_id, person_id=person_id, outbox_id=outbox_ids.get(f"ntc|{notice_id}|{person_id}"),
              failed=not (channel is not None and reachable), delivered_at=None, acked_at=None)
         for person_id, lang, channel, chat_id, reachable in rows])
     return False
+
+
+def _insert_pushes(session: Session, pushes: list[outbox.Push]) -> None:
+    """Insert outbox rows as one executemany (a statement compiled once, unlike a VALUES list), skipping
+    keys already present (a chunk repeated after a crash)."""
+    if not pushes:
+        return
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_of(Outbox).on_conflict_do_nothing(index_elements=["key"])
+    session.connection().execute(statement, [
+        dict(key=p.key, kind=p.kind, person_id=p.person_id, channel=p.channel, chat_id=p.chat_id, payload=p.payload,
+             status=OutboxStatus.PENDING, attempts=0, not_before=p.not_before, created_at=p.not_before)
+        for p in pushes])
 
 
 def _outbox_ids(session: Session, keys: list[str]) -> dict[str, int]:

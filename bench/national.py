@@ -1,0 +1,174 @@
+"""National-scale benchmark of the paths of issue 15 that used to stall the bot (not a timed test).
+
+Builds a province of N CĐCS (default 20 000; `--units 130000` for the national size), each
+with a chair bound to a chat, N/200 upper unions with an officer each, and a round whose
+deadline has passed (so a planner pass plans reminders and digests); 10% of the units have
+reported. Then, in this process (no bot, no HTTP), it prints:
+
+- the reminder planner: one pass that queues every reminder of a new step, and one
+  steady-state pass (same step, nothing new: what runs every minute), each with its CPU
+  time and tracemalloc peak;
+- a notice to all chairs: the preview's count in SQL, "Gửi" (mark queuing), the time to
+  the first queued chunk (the first message can go out then), the longest chunk (≈ the
+  longest write transaction), the whole queueing, and its tracemalloc peak.
+
+    .venv/bin/python bench/national.py [--units 20000] [--db sqlite|postgres|URL] [--keep]
+
+`--db postgres` creates a scratch database on TEST_POSTGRES_URL's server (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test) and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from big_world import build  # noqa: E402
+from bot.clock import to_utc  # noqa: E402
+from bot.db import make_engine, session_scope, upgrade  # noqa: E402
+from bot.models import Level, Outbox, Person, Role, Round, Submission, Unit  # noqa: E402
+from bot.services import notices, reminders  # noqa: E402
+
+AFTER_DEADLINE = to_utc(datetime(2026, 12, 19, 9, 0))  # step +1@09:00 of the round: reminders and digests
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def measured(fn, *, memory: bool = True):  # type: ignore[no-untyped-def]
+    """(result, wall seconds, CPU seconds, peak MB or None)."""
+    if memory:
+        tracemalloc.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = None
+    if memory:
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return result, wall, cpu, peak
+
+
+def populate(engine, units: int) -> None:  # type: ignore[no-untyped-def]
+    build(engine, units, unions=max(5, units // 200))
+    with session_scope(engine) as s:
+        rnd = s.execute(select(Round.id)).scalar_one()
+        done = s.execute(select(Unit.id).where(Unit.level == Level.GRASSROOTS).order_by(Unit.id)).scalars().all()[::10]
+        s.execute(insert(Submission), [dict(round_id=rnd, unit_id=uid, reference=f"B{uid:09d}") for uid in done])
+
+
+def planner(engine) -> None:  # type: ignore[no-untyped-def]
+    def one_pass() -> int:
+        with session_scope(engine) as s:
+            return reminders.run_planner(s, AFTER_DEADLINE)
+
+    new, wall, cpu, peak = measured(one_pass, memory=False)
+    log(f"planner, first pass of a step:  {new:,} pushes queued in {wall:.2f} s (CPU {cpu:.2f} s)")
+    again, wall, cpu, _ = measured(one_pass, memory=False)
+    _, _, _, peak = measured(one_pass)
+    log(f"planner, steady pass (nothing new): {again} queued in {wall * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms), "
+        f"peak {peak:.1f} MB (tracemalloc)")
+
+    def dry() -> int:
+        with session_scope(engine) as s:
+            n = len(reminders.plan_due(s, to_utc(datetime(2026, 12, 21, 9, 0)), only_new=True))
+            s.rollback()
+            return n
+
+    n, wall, cpu, peak = measured(dry)
+    log(f"planner, a new step planned (not queued, under tracemalloc): {n:,} pushes, {wall:.2f} s, "
+        f"peak {peak:.1f} MB")
+
+
+def notice(engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        staff = s.execute(select(Person).where(Person.role == Role.STAFF)).scalars().one()
+        s.expunge(staff)
+        draft = notices.save_draft(s, staff, None, body="Thông báo toàn quốc", file_id=None, file_name=None,
+                                   audience={"kind": "chairs"}, requires_ack=True, send_at=None,
+                                   now=AFTER_DEADLINE)
+        notice_id = draft.id
+    (total, reachable), wall, _, _ = measured(
+        lambda: _in_session(engine, lambda s: notices.count_recipients(s, staff, {"kind": "chairs"})), memory=False)
+    log(f"notice to all chairs: preview count {total:,} recipients ({reachable:,} reachable) in {wall * 1000:.0f} ms")
+    _, wall, _, _ = measured(lambda: _in_session(engine, lambda s: notices.start_queuing(
+        s, notice_id, staff, total=total, reachable=reachable, progress_to=("telegram", "1"), now=AFTER_DEADLINE)),
+        memory=False)
+    log(f"  Gửi (mark queuing, queue the progress message): {wall * 1000:.0f} ms")
+    chunks: list[float] = []
+
+    def fill() -> None:
+        done = False
+        while not done:
+            t = time.perf_counter()
+            done = _in_session(engine, lambda s: notices.fill_chunk(s, notice_id))
+            chunks.append(time.perf_counter() - t)
+
+    _, wall, cpu, peak = measured(fill)
+    with session_scope(engine) as s:
+        rows = s.execute(select(func.count()).select_from(Outbox).where(Outbox.kind == "notice")).scalar_one()
+    log(f"  background queueing: {rows:,} rows in {len(chunks) - 1} chunks, {wall:.1f} s (CPU {cpu:.1f} s, "
+        f"under tracemalloc); first chunk after {chunks[0] * 1000:.0f} ms; longest chunk "
+        f"{max(chunks) * 1000:.0f} ms; peak {peak:.1f} MB")
+
+
+def _in_session(engine, fn):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        return fn(s)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--units", type=int, default=20_000)
+    parser.add_argument("--db", default="sqlite", help="sqlite (a temporary file), postgres (a scratch database), "
+                                                       "or a database URL")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = parser.parse_args()
+    path = scratch = admin = None
+    if args.db == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="national_bench_")) / "national.sqlite"
+        url = f"sqlite:///{path}"
+    elif args.db == "postgres":
+        base = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        scratch = f"national_bench_{os.getpid()}"
+        admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+        url = base.rsplit("/", 1)[0] + f"/{scratch}"
+    else:
+        url = args.db
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        t = time.perf_counter()
+        populate(engine, args.units)
+        log(f"database {engine.dialect.name}: {args.units:,} CĐCS with chairs built in {time.perf_counter() - t:.1f} s")
+        planner(engine)
+        notice(engine)
+        engine.dispose()
+    finally:
+        if scratch and admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        if path and not args.keep:
+            for f in path.parent.iterdir():
+                f.unlink()
+            path.parent.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
