@@ -367,6 +367,7 @@ noi dung gi mau yeu cau lien he lac dien thoai hotline email phu trach dau moi a
 tinh hinh huong dan tro giup chao cam on cao xin hello alo thanks ok bieu quy nhiem ky nua
 thap nhat kem bet cuoi dau top xep hang so voi tang giam chenh lech cung muon du
 """.split()
+_KEYWORD_SET = frozenset(_KEYWORDS)  # a part of a unit's name made only of these names no unit ("Kế hoạch")
 
 _CONTACT = re.compile(
     r"\b(lien he|lien lac|so dien thoai|dien thoai|hotline|email|hoi ai|goi ai|gap ai|bao ai|nho ai"
@@ -710,9 +711,12 @@ def _find_units_by_part(kept: list[tuple[int, str]], index: _Index) -> tuple[lis
     codes: set[str] = set()
     span: tuple[int, int] = (0, 0)
     typed = {i for s0, e0, _p in types for i in range(s0, e0)}
+
+    def run_of(start: int, length: int) -> list[str]:
+        return words_only[start:start + length]
     for code, (_prefix, core) in index.unit_parts.items():
         length, start = _longest_common_run(words_only, core)
-        if typed.intersection(range(start, start + length)):
+        if typed.intersection(range(start, start + length)) or all(w in _KEYWORD_SET for w in run_of(start, length)):
             continue  # "y tế" of "trạm y tế" names a type, not the "Sở Y tế"
         run = tuple(words_only[start:start + length])
         if length < best or not run or (length < 2 and length < len(core)) or run in index.indicator_ngrams:
@@ -782,6 +786,8 @@ def _strip_tails(tokens: list[str]) -> list[str]:
     while len(out) > 1 and out[-1] in _TAILS:
         if out[-1] in ("khong", "voi", "di", "the") and len(out) > 1:
             break  # "có … không", "với", "đi", "thế" can carry meaning; only end particles go
+        if out[-1] in ("a", "ah", "ak") and out[-2] in _KEEP_BEFORE_TAIL:
+            break  # "… rồi à" asks whether it is done ("năm rồi" would be last year)
         out.pop()
     return out
 
