@@ -187,6 +187,7 @@ class Indicator(SQLModel, table=True):
     required: bool = Field(default=True)
     aliases: str = Field(default="", max_length=500)  # ;-separated synonyms for questions
     position: int = Field(default=0)
+    outlier_factor: Optional[float] = None  # plausibility: warn beyond ×factor or ÷factor of the last report (default 5)
 
 
 class Period(SQLModel, table=True):
@@ -269,6 +270,7 @@ class SubmissionValue(SQLModel, table=True):
     submission_id: int = Field(foreign_key="submission.id", index=True)
     indicator_id: int = Field(foreign_key="indicator.id", index=True)
     value: Optional[float] = None
+    flag: Optional[str] = Field(default=None, max_length=16)  # "outlier": far from the usual, confirmed by the chair
 
 
 class SubmissionRevision(SQLModel, table=True):

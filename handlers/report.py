@@ -17,7 +17,7 @@ from typing import Any, Self
 from bot.i18n import N_, _
 from bot.messages import Option, esc
 from bot.models import Indicator, IndicatorKind, Period, ReportDraft, Round, Submission, Unit
-from bot.services import registry, reporting
+from bot.services import plausibility, registry, reporting
 from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
 from handlers import menu
 from handlers.base import (
@@ -42,6 +42,7 @@ class ReportStep(StrEnum):
     AMBIGUOUS = "ambiguous"  # a typed figure read more than one way
     SUMMARY = "summary"
     EDIT = "edit"  # which line to change
+    CONFIRM = "confirm"  # a plausible-looking? figure: Đúng / Nhập lại
 
 
 @dataclass
@@ -51,19 +52,22 @@ class ReportChoices(Draft):
     round_id: int | None = None
     back_to_summary: bool = False  # editing one line from the summary: return there after it
     candidates: list[str] = field(default_factory=list)  # readings of an ambiguous figure
+    pending: str | None = None  # a figure waiting for "Đúng" after a plausibility warning
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         candidates = data.get("candidates")
+        pending = data.get("pending")
         return cls(
             round_id=as_int(data.get("round_id")),
             back_to_summary=as_bool(data.get("back_to_summary"), False),
             candidates=[str(c) for c in candidates] if isinstance(candidates, (list, tuple)) else [],
+            pending=str(pending) if isinstance(pending, (str, int, float)) else None,
         )
 
     def to_data(self) -> dict[str, Any]:
         return {"round_id": self.round_id, "back_to_summary": self.back_to_summary,
-                "candidates": list(self.candidates)}
+                "candidates": list(self.candidates), "pending": self.pending}
 
 INVALID_MESSAGES = {
     Reason.EMPTY: N_("Please type a number."),
@@ -139,7 +143,7 @@ def choose_round(ctx: Ctx, rnd: Round) -> None:
         total = len(reporting.round_indicators(ctx.session, rnd, unit))
         ctx.say(
             _("You have an unfinished report for {title} ({done}/{total} figures, saved at {time}). Continue it or start again?").format(
-                title=esc(rnd.title), done=len(draft.values), total=total, time=format_datetime(draft.updated_at)),
+                title=esc(rnd.title), done=len([k for k in draft.values if not k.startswith("_")]), total=total, time=format_datetime(draft.updated_at)),
             [[ctx.option(_("Continue"), FLOW, "continue"), ctx.option(_("Start again"), FLOW, "restart")]],
         )
         return
@@ -243,15 +247,32 @@ def current_indicator(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> I
 
 
 def accept_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, indicator: Indicator,
-                 value: Decimal | None) -> None:
-    """Check a value against the rules; store it and move on, or explain and ask again."""
+                 value: Decimal | None, confirmed: bool = False) -> None:
+    """Check a value against the rules; store it and move on, or explain and ask again; a value that
+    looks implausible is asked back with Đúng / Nhập lại first (unless just confirmed)."""
     if value is not None:
-        reason = reporting.check_value(indicator, value, draft.values, catalogue(indicators_of(ctx, rnd, unit)))
+        asked = catalogue(indicators_of(ctx, rnd, unit))
+        reason = reporting.check_value(indicator, value, draft.values, asked)
         if reason is not None:
             ask(ctx, rnd, unit, draft, note=esc(reason))
             return
+        doubt = None if confirmed else plausibility.warning(ctx.session, rnd, unit, indicator, value, asked)
+        if doubt is not None:
+            ctx.goto(ReportStep.CONFIRM)
+            choices = ReportChoices.load(ctx)
+            choices.pending = str(value)
+            choices.store(ctx)
+            ctx.say(esc(doubt), [[ctx.option(_("Correct"), FLOW, "sure"), ctx.option(_("Type again"), FLOW, "retype")]],
+                    numbered=True)
+            return
     values = dict(draft.values)
     values[indicator.code] = None if value is None else float(value)
+    marked = [c for c in values.get(plausibility.DRAFT_KEY) or [] if c != indicator.code]
+    marked += [indicator.code] if confirmed else []
+    if marked:
+        values[plausibility.DRAFT_KEY] = marked
+    else:
+        values.pop(plausibility.DRAFT_KEY, None)
     choices = ReportChoices.load(ctx)
     position = len(indicators_of(ctx, rnd, unit)) if choices.back_to_summary else draft.position + 1
     reporting.save_draft(ctx.session, draft, ctx.now, values=values, position=position)
@@ -357,6 +378,16 @@ def submitted_by_code(ctx: Ctx, indicators: list[Indicator], submission: Submiss
     return {i.code: by_id.get(i.id) for i in indicators if i.id in by_id}
 
 
+def correction_values(ctx: Ctx, indicators: list[Indicator], submission: Submission) -> dict[str, Any]:
+    """The submitted figures, with the codes of the confirmed outliers (kept marked unless changed)."""
+    values: dict[str, Any] = dict(submitted_by_code(ctx, indicators, submission))
+    flagged = {i for _u, i, _v in plausibility.outliers(ctx.session, ctx.session.get(Round, submission.round_id),
+                                                        [submission.unit_id])}
+    if flagged:
+        values[plausibility.DRAFT_KEY] = [i.code for i in indicators if i.id in flagged]
+    return values
+
+
 def cancel(ctx: Ctx) -> None:
     ctx.leave()
     ctx.say(_("Stopped. Everything you typed is kept as a draft; type /baocao to continue later."))
@@ -390,10 +421,11 @@ def correct(ctx: Ctx, rnd: Round, unit: Unit, arg: str) -> None:
     if submission is None:
         choose_round(ctx, rnd)
         return
-    values = submitted_by_code(ctx, indicators_of(ctx, rnd, unit), submission)
+    indicators = indicators_of(ctx, rnd, unit)
+    values = correction_values(ctx, indicators, submission)
     draft = reporting.start_draft(ctx.session, rnd, unit, ctx.person.id if ctx.person else None,
                                   ctx.now, values=values, correcting=True)
-    draft.position = len(values)
+    draft.position = len([k for k in values if not k.startswith("_")])
     summary(ctx, rnd, unit, draft)
 
 
@@ -436,6 +468,19 @@ def pick_reading(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str)
     accept_value(ctx, rnd, unit, draft, indicator, value)
 
 
+def confirm_figure(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str) -> None:
+    """"Đúng" after a plausibility warning: keep the figure, marked as a confirmed outlier."""
+    choices = ReportChoices.load(ctx)
+    indicator = current_indicator(ctx, rnd, unit, draft)
+    if choices.pending is None or indicator is None:
+        ask(ctx, rnd, unit, draft)
+        return
+    value = Decimal(choices.pending)
+    choices.pending = None
+    choices.store(ctx)
+    accept_value(ctx, rnd, unit, draft, indicator, value, confirmed=True)
+
+
 def edit_line(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, arg: str) -> None:
     """A line chosen from the summary: ask it again, then come back to the summary."""
     indicators = indicators_of(ctx, rnd, unit)
@@ -470,6 +515,8 @@ DRAFT_BUTTONS: dict[str, DraftAction] = {
     "send": lambda ctx, rnd, unit, draft, arg: send(ctx, rnd, unit, draft),
     "edit": lambda ctx, rnd, unit, draft, arg: pick_line(ctx, rnd, unit, draft),
     "line": edit_line,
+    "sure": confirm_figure,
+    "retype": lambda ctx, rnd, unit, draft, arg: ask(ctx, rnd, unit, draft),
 }
 
 
@@ -518,6 +565,7 @@ ON_TEXT: dict[ReportStep, TextHandler] = step_table(ReportStep, {
     ReportStep.PICK: lambda ctx, text: cmd_report(ctx, ""),
     ReportStep.RESUME: _choose_again,
     ReportStep.ASK: _read_value,
+    ReportStep.CONFIRM: _read_value,
     ReportStep.AMBIGUOUS: _read_value,
     ReportStep.SUMMARY: _show_summary,
     ReportStep.EDIT: _with_draft(lambda ctx, rnd, unit, draft, text: pick_line(ctx, rnd, unit, draft)),

@@ -28,7 +28,7 @@ from bot.messages import Option, OutFile, esc
 from bot.models import Indicator, Level, Period, Role, Round, Rollup, Unit
 from bot.nlu import fold, parse_period
 from bot.clock import local_today
-from bot.services import charts, figures, registry, reporting, rollup, scoring
+from bot.services import charts, figures, plausibility, registry, reporting, rollup, scoring
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
 from bot.textvn import format_date, format_datetime, format_number
 from handlers.base import CALLBACK_LIMIT, Ctx
@@ -226,6 +226,23 @@ def completeness_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
     return lines
 
 
+def outlier_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
+    """The figures of the scope that were far from the unit's earlier ones and confirmed (⚠)."""
+    found = plausibility.outliers(ctx.session, req.round, registry.subtree_ids(ctx.session, req.unit.id))
+    if not found:
+        return []
+    indicators = {r.indicator.id: r.indicator for r in roll.indicators}
+    units = {u.id: u for u in ctx.session.exec(select(Unit).where(col(Unit.id).in_({u for u, _i, _v in found}))).all()}
+    lines = ["", "⚠ " + _("{n} figure(s) far from the units' earlier reports, confirmed by the units:").format(n=len(found))]
+    for unit_id, ind_id, value in found[:MAX_NAMES]:
+        ind, unit = indicators.get(ind_id), units.get(unit_id)
+        if ind is None or unit is None:
+            continue
+        lines.append("   – " + esc(short_name(unit.name)) + ": " + esc(reporting.indicator_name(ind)) + " "
+                     + esc(reporting.format_indicator_value(ind, value)))
+    return lines
+
+
 def own_status_lines(ctx: Ctx, req: Request) -> list[str]:
     """For a chair: whether their unit has reported in the round."""
     sub = reporting.submission_of(ctx.session, req.round, req.unit)
@@ -301,6 +318,7 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
     for result in roll.indicators:
         if result.expected:  # indicators that apply to no unit here (their level or sector) are left out
             lines += indicator_line(result, single, local_today(ctx.now), ctx.settings.min_coverage)
+    lines += outlier_lines(ctx, req, roll)
     if not single:
         lines += ["", _("<i>Units without figures are counted as missing, not as zero; percentages are ratios of sums.</i>")]
     options: list[list[Option]] = []

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from bot.clock import local_today, to_local, utcnow
 from bot.i18n import _
 from bot.models import IndicatorKind, Round, Rollup
-from bot.services import cells, figures, reporting
+from bot.services import cells, figures, plausibility, reporting
 from bot.services.rollup import (
     GROUP_BY_UNIT,
     LATE,
@@ -234,14 +234,39 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None,
                      (st.reference or "", None)])
     _write_table(ws, _("{round}: units and their reports").format(round=rnd.title), headers, rows)
 
+    flagged = {(u, i): v for u, i, v in plausibility.outliers(session, rnd)}
     for result in per_unit.indicators:
         _indicator_sheet(wb.create_sheet(result.indicator.code[:31]), per_unit, result, statuses,
-                         group_names, raw)
+                         group_names, raw, flagged)
+    _outlier_sheet(wb, rnd, statuses, per_unit, flagged)
     return cells.save_workbook(wb)  # text that looks like a formula stays text
 
 
+def OUTLIER_NOTE() -> str:  # noqa: N802  (translated when called)
+    return "⚠ " + _("far from the unit's earlier figures; confirmed by the unit")
+
+
+def _outlier_sheet(wb: Workbook, rnd: Round, statuses: list, rollup: RoundRollup,
+                   flagged: dict[tuple[int, int], float | None]) -> None:
+    """"Cần xem lại": every confirmed outlier of the scope, for staff to check with the unit."""
+    names = {st.unit_id: (st.code, st.name) for st in statuses}
+    by_id = {r.indicator.id: r.indicator for r in rollup.indicators}
+    rows: list[list[_Cell]] = []
+    for (unit_id, ind_id), value in sorted(flagged.items()):
+        if unit_id not in names or ind_id not in by_id:
+            continue
+        ind = by_id[ind_id]
+        rows.append([(names[unit_id][0], None), (names[unit_id][1], None), (ind.code, None),
+                     (reporting.indicator_name(ind), None), (value, INTEGER if ind.kind != IndicatorKind.PERCENT else None),
+                     (OUTLIER_NOTE(), None)])
+    ws = wb.create_sheet(_("To check")[:31])
+    _write_table(ws, _("{round}: figures far from the usual, confirmed by the units").format(round=rnd.title),
+                 [_("Code"), _("Unit"), _("Code"), _("Indicator"), _("Value"), _("Note")], rows)
+
+
 def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult, statuses: list,
-                     group_names: dict[int, str], raw: dict[tuple[int, int], float | None]) -> None:
+                     group_names: dict[int, str], raw: dict[tuple[int, int], float | None],
+                     flagged: dict[tuple[int, int], float | None] | None = None) -> None:
     ind = result.indicator
     unit = reporting.unit_of_measure(ind)
     ratio = ind.rollup == Rollup.RATIO
@@ -258,7 +283,7 @@ def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult
                _("This round ({unit})").format(unit=unit) if unit else _("This round")]
     if ratio:
         headers += [_("Numerator (latest)"), _("Denominator ({code}, latest)").format(code=ind.denominator_code)]
-    headers += [compared, _("Target"), _("% of the target reached")]
+    headers += [compared, _("Target"), _("% of the target reached"), _("Note")]
     rows: list[list[_Cell]] = []
     for st in statuses:
         if (st.unit_id not in rollup.groups) or result.expected_by_group.get(st.unit_id, 0) == 0:
@@ -276,6 +301,7 @@ def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult
         else:
             row.append(_result_cell(result, value))
         row += [_target_cell(result, target), (_fraction(attainment(value, target)), PERCENT)]
+        row.append((OUTLIER_NOTE() if (st.unit_id, ind.id) in (flagged or {}) else "", None))
         rows.append(row)
     title = f"{ind.code} — {reporting.indicator_name(ind)}"
     _write_table(ws, title, headers, rows)

@@ -276,12 +276,14 @@ def submit(session: Session, rnd: Round, unit: Unit, draft: ReportDraft, person_
         for r in session.exec(select(SubmissionValue).where(SubmissionValue.submission_id == submission.id)).all()
     }
     changed = 0
+    marked = {i.id for i in indicators if i.code in set(draft.values.get("_outliers") or [])}
     for indicator_id, value in values.items():
         if corrected and indicator_id in old and old[indicator_id] == value:
             continue
         changed += 1
         row = existing.get(indicator_id) or SubmissionValue(submission_id=submission.id, indicator_id=indicator_id)
         row.value = value
+        row.flag = "outlier" if indicator_id in marked and value is not None else None  # plausibility.OUTLIER
         session.add(row)
         session.add(SubmissionRevision(submission_id=submission.id, revision=submission.revision,
                                        indicator_id=indicator_id, old_value=old.get(indicator_id),

@@ -33,7 +33,7 @@ def rows(ws) -> list[dict]:  # type: ignore[no-untyped-def]
 def test_excel_sheets_headers_and_layout(sqlite_world):
     wb = workbook(sqlite_world)
     assert wb.sheetnames[:3] == ["Tổng hợp", "Tình hình nộp", "Danh sách đơn vị"]
-    assert wb.sheetnames[3:] == ["MEM", "NEW", "FUND", "WORK", "INFO", "QC"]  # one sheet per indicator
+    assert wb.sheetnames[3:] == ["MEM", "NEW", "FUND", "WORK", "INFO", "QC", "Cần xem lại"]  # one sheet per indicator, then the outliers
     for ws in wb:
         assert ws.freeze_panes == "A3"  # title row and header row stay in view
         assert ws["A1"].font.b and all(c.font.b for c in ws[2] if c.value)
@@ -70,8 +70,8 @@ def test_excel_numbers_equal_the_database_and_the_rollup(sqlite_world):
 
     new = {r["Mã"]: r for r in rows(wb["NEW"])}
     a = list(new["A"].values())
-    assert a[4:] == [10, 15, 10, 1.5]  # this round, cumulative 2026, target, % reached
-    assert list(new["E"].values())[4:] == [None, None, None, None]  # missing: blank, not 0
+    assert a[4:] == [10, 15, 10, 1.5, None]  # this round, cumulative 2026, target, % reached, no note
+    assert list(new["E"].values())[4:] == [None, None, None, None, None]  # missing: blank, not 0 (and no note)
     info = {r["Mã"]: list(r.values()) for r in rows(wb["INFO"])}
     assert info["C"][4:] == [25, 25, 50, 0.5, 0.8, 0.625]
 

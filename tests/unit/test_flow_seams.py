@@ -73,7 +73,7 @@ def test_every_step_name_is_what_older_versions_stored():
     # Conversations in progress keep their step across an upgrade: the stored names must not change.
     assert [s.value for s in NoticeStep] == ["body", "caption", "audience", "unions", "sector", "codes",
                                              "options", "send_at", "preview"]
-    assert [s.value for s in ReportStep] == ["pick", "resume", "ask", "ambiguous", "summary", "edit"]
+    assert [s.value for s in ReportStep] == ["pick", "resume", "ask", "ambiguous", "summary", "edit", "confirm"]
     assert onboarding.OnboardingStep.CODE == "code" and ask.AskStep.UNIT == "unit"
 
 
@@ -119,7 +119,7 @@ def test_report_and_notice_buttons_keep_their_data_format():
     # versioned buttons already shown in chats must keep working after an upgrade
     assert set(report.DRAFT_BUTTONS) | set(report.ROUND_BUTTONS) == {
         "continue", "yes", "no", "skip", "back", "pick", "send", "edit", "line", "close", "cancel", "correct",
-        "restart"}
+        "restart", "sure", "retype"}
     from handlers.notices import flow
     assert set(flow.BUTTONS) == {"cancel", "resend", "export", "skip", "aud", "union", "unions_done", "sector",
                                  "ack", "at", "now", "audience", "options", "preview", "send", "sample"}
