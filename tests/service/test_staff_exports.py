@@ -73,7 +73,7 @@ def test_excel_numbers_equal_the_database_and_the_rollup(sqlite_world):
     assert a[4:] == [10, 15, 10, 1.5, None]  # this round, cumulative 2026, target, % reached, no note
     assert list(new["E"].values())[4:] == [None, None, None, None, None]  # missing: blank, not 0 (and no note)
     info = {r["Mã"]: list(r.values()) for r in rows(wb["INFO"])}
-    assert info["C"][4:] == [25, 25, 50, 0.5, 0.8, 0.625]
+    assert info["C"][4:] == [25, 25, 50, 0.5, 0.8, 0.625, None]
 
     # Every "this round" cell equals the value stored for that unit and indicator.
     with Session(sqlite_world) as s:
