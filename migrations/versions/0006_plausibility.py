@@ -1,7 +1,7 @@
 """plausibility: per-indicator outlier factor, confirmed-outlier mark on submitted values
 
-Revision ID: 0005_plausibility
-Revises: 0004_outbox_lease
+Revision ID: 0006_plausibility
+Revises: 0005_inbox
 Create Date: 2026-12-02
 """
 from typing import Sequence, Union
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision: str = '0005_plausibility'
-down_revision: Union[str, None] = '0004_outbox_lease'
+revision: str = '0006_plausibility'
+down_revision: Union[str, None] = '0005_inbox'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
