@@ -62,13 +62,35 @@ def ensure_console_chair(session: Session, user_id: str = "local") -> Unit:
     return unit
 
 
+def make_services(settings: Settings, engine: Engine | None = None, pacer=None):  # type: ignore[no-untyped-def]
+    """Files and signed links, handed to every channel."""
+    from bot.channels.base import Services
+    from bot.services import files
+    from bot.web.links import Signer, file_url, link_secret
+
+    signer = Signer(link_secret(settings), settings.link_max_age)
+
+    def file_path(key: str) -> str:
+        path = files.path_of(settings.data_dir, key)
+        if path is None:
+            raise FileNotFoundError(key)
+        return str(path)
+
+    services = Services(settings=settings, file_url=lambda key: file_url(settings, signer, key),
+                        store_file=lambda content, name: files.store(settings.data_dir, content, name),
+                        file_path=file_path, commands=channel_menu, engine=engine, pacer=pacer)
+    return services, signer
+
+
 class Background:
     """The planner job, the outbox sender, the queueing of large notices and their progress messages,
-    started with the channel and stopped with it."""
+    started with the channels and stopped with them. Each outbox row goes out through the
+    channel it names."""
 
-    def __init__(self, engine: Engine, settings: Settings, pacer=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, settings: Settings, channels: dict, pacer=None) -> None:  # type: ignore[no-untyped-def]
         self.engine = engine
         self.settings = settings
+        self.channels = channels
         self.pacer = pacer  # the bot's one send pace, shared with the replies to people
         self.scheduler = None
         self.sender = None
@@ -78,28 +100,36 @@ class Background:
         self.queuer = None
         self.queuer_task: asyncio.Task | None = None
 
-    async def start(self, application) -> None:  # type: ignore[no-untyped-def]
-        from bot.channels.telegram import deliver, edit_text, payload_sends
+    async def deliver(self, channel: str, chat_id: str, payload: dict) -> str | None:
+        from bot.messages import Transient
+
+        running = self.channels.get(channel)
+        if running is None:
+            raise Transient(f"the channel {channel} is not running")
+        return await running.deliver(chat_id, payload)
+
+    async def edit(self, channel: str, chat_id: str, message_id: str, text: str) -> None:
+        running = self.channels.get(channel)
+        if running is not None:
+            await running.edit(chat_id, message_id, text)
+
+    def cost(self, payload: dict) -> int:
+        """Send slots a payload takes: the most any running channel needs for it."""
+        return max((c.cost(payload) for c in self.channels.values()), default=1)
+
+    async def start(self) -> None:
         from scheduler.planner_job import start_planner_job
         from scheduler.notice_progress import NoticeProgress
         from scheduler.notice_queue import NoticeQueuer
         from scheduler.sender import OutboxSender
 
-        bot = application.bot
-
-        async def deliver_telegram(channel: str, chat_id: str, payload: dict) -> str | None:
-            return await deliver(bot, chat_id, payload)
-
-        async def edit_telegram(channel: str, chat_id: str, message_id: str, text: str) -> None:
-            await edit_text(bot, chat_id, message_id, text)
-
         keep = self.settings.outbox_keep_days
-        self.sender = OutboxSender(self.engine, deliver_telegram, rate_per_second=self.settings.send_rate_per_second,
-                                   after_send=after_send, cost=payload_sends,
+        self.sender = OutboxSender(self.engine, self.deliver, rate_per_second=self.settings.send_rate_per_second,
+                                   after_send=after_send, cost=self.cost,
                                    retry_for=timedelta(hours=self.settings.retry_hours),
                                    keep_for=timedelta(days=keep) if keep > 0 else None, pacer=self.pacer)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
-        self.progress = NoticeProgress(self.engine, edit_telegram, pace=self.sender.pace, hold=self.sender.hold,
+        self.progress = NoticeProgress(self.engine, self.edit, pace=self.sender.pace, hold=self.sender.hold,
                                        interval=self.settings.progress_interval)
         self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")
         self.queuer = NoticeQueuer(self.engine)
@@ -107,7 +137,7 @@ class Background:
         if self.settings.planner_interval > 0:
             self.scheduler = start_planner_job(self.engine, self.settings.planner_interval)
 
-    async def stop(self, application) -> None:  # type: ignore[no-untyped-def]
+    async def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         if self.queuer is not None and self.queuer_task is not None:
@@ -162,32 +192,22 @@ def single_instance(database_url: str):  # type: ignore[no-untyped-def]
     return handle
 
 
-def run_bot(settings: Settings) -> None:
-    """Run on Telegram when a token is set; otherwise a console chat on demo data."""
-    if settings.telegram_token:
-        from bot.channels.telegram import TelegramChannel
-        from bot.pacing import Pacer
+def configured_channels(settings: Settings) -> list:  # type: ignore[type-arg]
+    """The channel modules whose settings are present (bot/channels/base.py)."""
+    from bot.channels.base import channel_modules
 
+    return [m for _name, m in sorted(channel_modules().items())
+            if callable(getattr(m, "configured", None)) and m.configured(settings)]
+
+
+def run_bot(settings: Settings) -> None:
+    """Run every configured channel in one process; a console chat on demo data when none is."""
+    modules = configured_channels(settings)
+    if modules:
         lock = single_instance(settings.database_url)  # noqa: F841 - held until the process ends
         engine = open_database(settings)
         core = make_core(engine, settings)
-        pacer = Pacer(settings.send_rate_per_second)
-        background = Background(engine, settings, pacer)
-        channel = TelegramChannel(
-            core,
-            token=settings.telegram_token,
-            base_url=settings.telegram_api_base_url,
-            base_file_url=settings.telegram_file_base_url,
-            poll_timeout=settings.poll_timeout,
-            core_threads=1 if settings.database_url.startswith("sqlite") else 8,
-            post_init=background.start,
-            post_shutdown=background.stop,
-            commands=channel_menu,
-            engine=engine,
-            pacer=pacer,
-        )
-        log.info("polling Telegram at %s", settings.telegram_api_base_url)
-        channel.run()
+        asyncio.run(serve(engine, settings, core, modules))
         return
     from bot.demo import load_demo
 
@@ -201,3 +221,63 @@ def run_bot(settings: Settings) -> None:
     log.info("console chat as the chair of %s", unit_name)
     run_console(core)
 
+
+async def serve(engine: Engine, settings: Settings, core, modules: list) -> None:  # type: ignore[no-untyped-def]
+    """Start the channels, the HTTP server (when configured) and the background jobs; stop on a signal."""
+    import signal
+
+    from bot.pacing import Pacer
+
+    pacer = Pacer(settings.send_rate_per_second)  # one pace for replies and pushes
+    services, signer = make_services(settings, engine=engine, pacer=pacer)
+    channels = {m.LIMITS.name: m.build(settings, core, services) for m in modules}
+    background = Background(engine, settings, channels, pacer)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = server_task = None
+    if settings.http_enabled:
+        server = http_server(settings, channels, signer)
+        server_task = asyncio.create_task(server.serve(), name="http")
+        while not server.started and not server_task.done():
+            await asyncio.sleep(0.02)
+        if server_task.done():
+            server_task.result()  # the port is taken: fail loudly
+    started = []
+    try:
+        for name, channel in channels.items():
+            await channel.start()
+            started.append(channel)
+        await background.start()
+        log.info("running: %s", ", ".join(channels))
+        await stop.wait()
+    finally:
+        await background.stop()
+        for channel in reversed(started):
+            try:
+                await channel.close()
+            except Exception:
+                log.exception("stopping %s failed", channel.name)
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            await asyncio.wait([server_task], timeout=5)
+
+
+def http_server(settings: Settings, channels: dict, signer):  # type: ignore[no-untyped-def]
+    """uvicorn serving bot/web in this event loop (signals stay with the bot)."""
+    import contextlib
+
+    import uvicorn
+
+    from bot.web.app import build_app
+
+    class EmbeddedServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            yield
+
+    port = settings.http_port if settings.http_port is not None else 8080
+    config = uvicorn.Config(build_app(settings, channels, signer), host=settings.http_host, port=port,
+                            log_level="warning", lifespan="off", access_log=False)
+    return EmbeddedServer(config)

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.channels.base import invite_links
 from bot.config import Settings
 from bot.db import session_scope
 from bot import logsafe
@@ -114,7 +115,7 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 invite = registry.create_invite(session, unit, Role.CHAIR,
                                                 valid_days=args.days, created_by="cli")
                 rows.append([unit.code, unit.name, Role.CHAIR.value, invite.code,
-                             registry.invite_link(settings.bot_username, invite.code)])
+                             " ".join(invite_links(settings, invite.code))])
             out = Path(args.out or "invites.csv")
             with out.open("w", newline="", encoding="utf-8-sig") as f:
                 writer = csv.writer(f)
@@ -138,7 +139,8 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Invite for {unit} ({role}), valid until {until}:").format(
             unit=unit.name, role=role.value, until=_local_date(invite.expires_at)))
         print(invite.code)
-        print(registry.invite_link(settings.bot_username, invite.code))
+        for link in invite_links(settings, invite.code):
+            print(link)
     return 0
 
 

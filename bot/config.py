@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 DEFAULT_FILE_BASE = "https://api.telegram.org/file/bot"
+DEFAULT_ZALO_API_BASE = "https://bot-api.zaloplatforms.com"
 
 
 def _bot_suffixed(url: str, suffix: str) -> str:
@@ -34,6 +35,16 @@ class Settings:
     progress_interval: float = 3.0  # seconds between edits of a notice's progress message
     db_busy_timeout: float = 30.0  # SQLite: how long a write waits for another process's lock before it fails
     min_coverage: float = 50.0  # percent of expected units below which a roll-up shows no attainment
+    data_dir: str = "data"  # files the bot keeps (notice attachments, exports behind signed links)
+    public_base_url: str | None = None  # https address a reverse proxy exposes; webhooks when set
+    http_port: int | None = None  # the bot's HTTP server (webhooks, /f/ links, /healthz); off when None
+    http_host: str = "127.0.0.1"
+    link_secret: str | None = None  # HMAC key of signed file links (a random one kept in data_dir when unset)
+    link_max_age: int = 7 * 24 * 3600  # seconds a signed file link stays valid
+    telegram_webhook_secret: str | None = None  # secret_token of Telegram's setWebhook (random when unset)
+    zalo_token: str | None = None
+    zalo_api_base_url: str = DEFAULT_ZALO_API_BASE
+    zalo_webhook_secret: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -64,4 +75,19 @@ class Settings:
             progress_interval=float(env.get("CONGDOAN_PROGRESS_INTERVAL") or 3),
             db_busy_timeout=float(env.get("CONGDOAN_DB_BUSY_TIMEOUT") or 30),
             min_coverage=float(env.get("CONGDOAN_MIN_COVERAGE") or 50),
+            data_dir=env.get("CONGDOAN_DATA_DIR") or "data",
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            http_port=int(env["CONGDOAN_HTTP_PORT"]) if env.get("CONGDOAN_HTTP_PORT") else None,
+            http_host=env.get("CONGDOAN_HTTP_HOST") or "127.0.0.1",
+            link_secret=env.get("CONGDOAN_LINK_SECRET") or None,
+            link_max_age=int(env.get("CONGDOAN_LINK_MAX_AGE") or 7 * 24 * 3600),
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            zalo_token=env.get("ZALO_BOT_TOKEN") or None,
+            zalo_api_base_url=(env.get("ZALO_API_BASE_URL") or DEFAULT_ZALO_API_BASE).rstrip("/"),
+            zalo_webhook_secret=env.get("ZALO_WEBHOOK_SECRET") or None,
         )
+
+    @property
+    def http_enabled(self) -> bool:
+        """The HTTP server runs when a port or a public address is configured."""
+        return self.http_port is not None or self.public_base_url is not None

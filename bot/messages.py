@@ -4,6 +4,10 @@ Channels (Telegram, Zalo, the console) translate platform updates into `Incoming
 render `Reply` objects: buttons as an inline keyboard on Telegram, as a numbered or
 keyword list where there are no buttons. Reply text is a small subset of HTML
 (<b>, <i>, <code>); anything that comes from data must pass through `esc()`.
+
+`reply_to_json` / `reply_from_json` are the one codec of a Reply as JSON: the outbox
+payload of every push and the last answer kept for a redelivered update. The core
+knows no platform's limits; each channel declares its own (bot/channels/base.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-TELEGRAM_TEXT_LIMIT = 4096
+PAYLOAD_VERSION = 1
 
 
 def esc(value: object) -> str:
@@ -37,6 +41,7 @@ class FileRef:
     size: int | None = None
     # the content, fetched from the channel on demand (None where the channel cannot)
     read: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+    stored: str | None = None  # the bot's own copy (a key under the files folder), when the channel fetched it
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,8 @@ class OutFile:
     kind: str = "document"  # document | photo
     caption: str = ""
     file_id: str | None = None  # a channel file id (e.g. of a document a person sent): re-sent without upload
+    file_channel: str | None = None  # the channel `file_id` belongs to (other channels use `path`/`stored`)
+    stored: str | None = None  # the bot's own copy: a key under the files folder (bot/services/files.py)
 
 
 @dataclass
@@ -113,40 +120,68 @@ class Response:
     stale: bool = False  # a button of a step that has passed (its keyboard was already dealt with)
 
 
+def reply_to_json(reply: Reply, **extra: object) -> dict:
+    """A Reply as JSON: the outbox payload (bytes in memory are not kept; store them first).
+
+    `extra` keys travel with it (e.g. a reminder's `skip_if_submitted`); readers ignore them.
+    """
+    data: dict = {"v": PAYLOAD_VERSION, "text": reply.text, "numbered": reply.numbered,
+                  "options": [[[o.label, o.data] for o in row] for row in reply.options]}
+    if reply.file is not None:
+        f = reply.file
+        data["file"] = {k: v for k, v in {
+            "name": f.file_name, "kind": f.kind, "caption": f.caption, "path": f.path, "file_id": f.file_id,
+            "file_channel": f.file_channel, "stored": f.stored}.items() if v not in (None, "")}
+        data["file"].setdefault("name", f.file_name)
+    data.update(extra)
+    return data
+
+
+def reply_from_json(data: dict) -> Reply:
+    """Read a payload written by `reply_to_json`, or by the older ad-hoc encoding.
+
+    The older payloads (no "v") had unnumbered options and a file whose `file_id` was
+    a Telegram id.
+    """
+    options = [[Option(str(label), str(d)) for label, d in row] for row in data.get("options") or []]
+    file = None
+    raw = data.get("file")
+    if raw:
+        legacy = "v" not in data
+        file = OutFile(file_name=raw.get("name") or "file", path=raw.get("path"), kind=raw.get("kind", "document"),
+                       caption=raw.get("caption", ""), file_id=raw.get("file_id"),
+                       file_channel=raw.get("file_channel") or ("telegram" if legacy and raw.get("file_id") else None),
+                       stored=raw.get("stored"))
+    return Reply(text=data.get("text") or "", options=options, numbered=bool(data.get("numbered", False)),
+                 file=file)
+
+
 def response_to_json(response: Response) -> dict:
     """A Response as JSON, to send (again) from the inbox after a crash.
 
-    Files the channel holds (an id) or that are on disk (a path) are kept; bytes made in
-    memory (an export) are not: such a reply is re-sent with its text only.
+    Files the channel holds (an id) or that the bot keeps (a path, a stored key) are kept;
+    bytes made in memory (an export) are not: such a reply is re-sent with its text only.
     """
     replies = []
     for r in response.replies:
-        item: dict = {"text": r.text, "numbered": r.numbered,
-                      "options": [[[o.label, o.data] for o in row] for row in r.options]}
         f = r.file
-        if f is not None and (f.file_id or f.path):
-            item["file"] = {"name": f.file_name, "path": f.path, "kind": f.kind, "caption": f.caption,
-                            "file_id": f.file_id}
-        elif f is not None and not r.text:
-            if not f.caption:
+        if f is not None and f.content is not None and not (f.file_id or f.path or f.stored):
+            if r.text:
+                r = Reply(text=r.text, options=r.options, numbered=r.numbered)
+            elif f.caption:
+                r = Reply(text=f.caption, options=r.options, numbered=r.numbered)
+            else:
                 continue
-            item["text"] = f.caption
-        replies.append(item)
+        replies.append(reply_to_json(r))
     return {"toast": response.toast, "stale": response.stale, "replies": replies}
 
 
 def response_from_json(data: dict) -> Response:
-    replies = []
-    for r in data.get("replies", []):
-        f = r.get("file")
-        file = OutFile(file_name=f["name"], path=f.get("path"), kind=f.get("kind", "document"),
-                       caption=f.get("caption", ""), file_id=f.get("file_id")) if f else None
-        replies.append(Reply(text=r.get("text", ""), numbered=r.get("numbered", True), file=file,
-                             options=[[Option(label, d) for label, d in row] for row in r.get("options", [])]))
-    return Response(toast=data.get("toast"), stale=bool(data.get("stale")), replies=replies)
+    return Response(toast=data.get("toast"), stale=bool(data.get("stale")),
+                    replies=[reply_from_json({"numbered": True, **r}) for r in data.get("replies", [])])
 
 
-def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+def split_text(text: str, limit: int) -> list[str]:
     """Split a long text into chunks of at most `limit` characters of markup.
 
     Breaks at line breaks, then spaces, and only then inside a long word — never inside

@@ -26,13 +26,13 @@ from typing import Any, Protocol, Self, TypeVar
 
 from sqlmodel import Session
 
+from bot.channels.base import ChannelLimits, limits_of
 from bot.config import Settings
 from bot.messages import FileRef, Incoming, Option, OutFile, Reply, Response
 from bot.models import ChatIdentity, ConversationState, Person, Unit
 
 log = logging.getLogger(__name__)
 
-CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 MAX_ID = 2**31 - 1  # the largest id or position a command or a button may carry (PostgreSQL's INTEGER)
 _ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
 
@@ -61,6 +61,16 @@ class Ctx:
         return self.memo[key]
 
     @property
+    def limits(self) -> ChannelLimits:
+        """What the channel of this message accepts (text length, buttons, callback size)."""
+        return limits_of(self.incoming.channel)
+
+    def fits_callback(self, data: str) -> bool:
+        """Whether button data fits the channel (no limit where the data stays on the server)."""
+        limit = self.limits.callback_size
+        return limit is None or len(data.encode()) <= limit
+
+    @property
     def actor(self) -> str:
         return f"{self.incoming.channel}:{self.incoming.user_id}"
 
@@ -86,7 +96,7 @@ class Ctx:
         data = f"s{self.state.version}:{flow}:{action}"
         if arg != "":
             data += f":{arg}"
-        if len(data.encode()) > CALLBACK_LIMIT:
+        if not self.fits_callback(data):
             raise ValueError(f"callback data too long: {data!r}")
         return Option(label, data)
 

@@ -31,7 +31,7 @@ from bot.clock import local_today
 from bot.services import charts, figures, plausibility, registry, reporting, rollup, scoring
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
 from bot.textvn import format_date, format_datetime, format_number
-from handlers.base import CALLBACK_LIMIT, Ctx
+from handlers.base import Ctx
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +150,11 @@ def _is_chair(ctx: Ctx) -> bool:
     return ctx.person is not None and ctx.person.role == Role.CHAIR
 
 
-def _command_option(label: str, command: str, req: Request) -> Option | None:
+def _command_option(ctx: Ctx, label: str, command: str, req: Request) -> Option | None:
     data = f"/{command} {req.round.code} {req.unit.code}"
-    if len(data.encode()) > CALLBACK_LIMIT:
+    if not ctx.fits_callback(data):
         data = f"/{command} {req.round.code}"
-    return Option(label, data) if len(data.encode()) <= CALLBACK_LIMIT else None
+    return Option(label, data) if ctx.fits_callback(data) else None
 
 
 # --------------------------------------------------------------------------- formatting
@@ -323,8 +323,9 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
         lines += ["", _("<i>Units without figures are counted as missing, not as zero; percentages are ratios of sums.</i>")]
     options: list[list[Option]] = []
     if not _is_chair(ctx):
-        row = [o for o in (_command_option(_("Excel"), "xuatexcel", req), _command_option(_("Chart"), "bieudo", req),
-                           _command_option(_("Ranking"), "xephang", req)) if o is not None]
+        row = [o for o in (_command_option(ctx, _("Excel"), "xuatexcel", req),
+                           _command_option(ctx, _("Chart"), "bieudo", req),
+                           _command_option(ctx, _("Ranking"), "xephang", req)) if o is not None]
         options = [row] if row else []
         if not args.strip():
             options += _choices(ctx, req, roll)

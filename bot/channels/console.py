@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.channels.base import ChannelLimits
 from bot.i18n import _
 from bot.messages import Incoming, Reply, Response, plain
 
 CHANNEL = "console"
+LIMITS = ChannelLimits(name=CHANNEL, text_length=100_000, buttons=False, callback_size=None, caption_length=0,
+                       documents=False)
 Core = Callable[[Incoming], Response]
 
 

@@ -9,13 +9,22 @@ concurrently (bot.channels.inbound). The core runs in a worker thread (it talks 
 database synchronously) and commits the conversation state, with the update marked
 handled, before anything is sent here. Every Bot API call that sends takes a slot of the
 bot's shared pace (bot.pacing) and waits out 429s instead of dropping the reply.
+
+With an https public address (PUBLIC_BASE_URL) Telegram calls the bot's webhook
+(/telegram/webhook, its `secret_token` header checked in constant time) instead, and the
+updates go to the same inbox. Limits, files and payloads follow the channel contract
+(bot/channels/base.py): documents a person sends are downloaded and kept by the bot so
+other channels can deliver them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hmac
+import json
 import logging
+import secrets
 import signal
 import time
 import warnings
@@ -37,6 +46,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.channels.base import Channel, ChannelLimits, Services
 from bot.channels.inbound import Inbound, Job
 from bot.i18n import LANGUAGES, _, use_language
 from bot.pacing import Pacer
@@ -53,6 +63,7 @@ from bot.messages import (
     Response,
     Transient,
     Unreachable,
+    reply_from_json,
     response_from_json,
     split_text,
 )
@@ -60,6 +71,9 @@ from bot.messages import (
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+LIMITS = ChannelLimits(name=CHANNEL, text_length=4096, buttons=True, callback_size=64, caption_length=1024,
+                       documents=True)
+DOWNLOAD_LIMIT = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 Core = Callable[[Incoming], Response]
 FILE_READ_TIMEOUT = 60.0  # seconds to download a document the core checks (at most 20 MB)
 CommandMenu = Callable[[], list[MenuCommand]]  # the commands to list, described in the current language
@@ -200,9 +214,6 @@ async def _with_retry(call: Callable[[], Awaitable[Any]], attempts: int = 3) -> 
     return None
 
 
-CAPTION_LIMIT = 1024
-
-
 async def paced(pacer: Pacer, call: Callable[[], Awaitable[Any]], give_up: float = REPLY_GIVE_UP) -> Any:
     """Run a sending Bot API call in a slot of the bot's pace; 429 waits `retry_after` and tries
     again (for as long as it takes), network trouble retries with capped backoff."""
@@ -225,9 +236,64 @@ async def paced(pacer: Pacer, call: Callable[[], Awaitable[Any]], give_up: float
             delay = min(delay * 2, 30.0)
 
 
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One Bot API message of a reply: a file (with its caption) or a chunk of text."""
+
+    kind: str  # text | document | photo
+    text: str  # the message text, or the file's caption
+    markup: bool  # whether the reply's keyboard goes with this part
+
+
+def plan(reply: Reply) -> list[Part]:
+    """How a reply goes out within Telegram's limits.
+
+    A file whose caption and the text fit in one caption travels as one message; otherwise
+    the file carries its caption and the text follows, split at the text limit. The
+    keyboard goes with the last part.
+    """
+    parts: list[Part] = []
+    text = reply.text
+    if reply.file is not None:
+        caption = reply.file.caption
+        joined = "\n\n".join(p for p in (caption, text) if p)
+        if len(joined) <= LIMITS.caption_length:
+            caption, text = joined, ""
+        else:
+            caption = split_text(caption, LIMITS.caption_length)[0] if caption else ""
+        parts.append(Part(reply.file.kind if reply.file.kind == "photo" else "document", caption, False))
+    if text:
+        parts += [Part("text", chunk, False) for chunk in split_text(text, LIMITS.text_length)]
+    if parts and reply.options:
+        parts[-1] = Part(parts[-1].kind, parts[-1].text, True)
+    return parts
+
+
+def payload_sends(payload: dict) -> int:
+    """How many Bot API messages one outbox payload takes (the sender paces by this)."""
+    return len(plan(reply_from_json(payload))) or 1
+
+
+FileSource = Callable[[str], str]  # stored file key → local path
+
+
+def file_payload(f: OutFile, files: FileSource | None) -> Any:
+    """What send_document/send_photo takes: our own file id again, or the bytes."""
+    if f.file_id and f.file_channel in (None, CHANNEL):
+        return f.file_id
+    if f.content is not None:
+        content = f.content
+    elif f.stored and files is not None:
+        content = Path(files(f.stored)).read_bytes()
+    else:
+        content = Path(f.path or "").read_bytes()
+    return InputFile(content, filename=f.file_name)
+
+
 async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 3,
-                     later_retries: int | None = None, pacer: Pacer | None = None) -> list[Any]:
-    """Send one reply (split at Telegram's length limit; the keyboard goes with the last part).
+                     later_retries: int | None = None, pacer: Pacer | None = None,
+                     files: FileSource | None = None) -> list[Any]:
+    """Send one reply as planned by `plan` (split at Telegram's limits; keyboard on the last part).
 
     `later_retries` (default: `retries`) applies to the parts after the first: once a part
     has arrived, retrying the whole reply would send it twice, so later parts wait out
@@ -244,43 +310,29 @@ async def send_reply(bot: Any, chat_id: int | str, reply: Reply, retries: int = 
             return await paced(pacer, call)
         return await _with_retry(call, attempts)
 
-    if reply.file is not None:
-        f = reply.file
-        if f.file_id:
-            payload: Any = f.file_id
-        else:
-            content = f.content if f.content is not None else Path(f.path or "").read_bytes()
-            payload = InputFile(content, filename=f.file_name)
-        caption = split_text(f.caption, CAPTION_LIMIT)[0] if f.caption else None
-        markup = keyboard(reply) if not reply.text else None  # a file alone carries the buttons
-        if f.kind == "photo":
-            sent.append(await with_retry(lambda: bot.send_photo(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None,
-                reply_markup=markup), tries()))
-        else:
-            sent.append(await with_retry(lambda: bot.send_document(
-                chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None,
-                reply_markup=markup), tries()))
-    if reply.text:
-        chunks = split_text(reply.text)
-        for i, chunk in enumerate(chunks):
-            markup = keyboard(reply) if i == len(chunks) - 1 else None
+    markup_of = keyboard(reply)
+    for part in plan(reply):
+        markup = markup_of if part.markup else None
+        if part.kind == "text":
             sent.append(await with_retry(lambda: bot.send_message(
-                chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup), tries()))
+                chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=markup), tries()))
+            continue
+        f = reply.file
+        assert f is not None
+        payload = file_payload(f, files)
+        caption = part.text or None
+        method = bot.send_photo if part.kind == "photo" else bot.send_document
+        sent.append(await with_retry(lambda: method(
+            chat_id, payload, caption=caption, parse_mode=ParseMode.HTML if caption else None,
+            reply_markup=markup), tries()))
     return sent
-
-
-def payload_sends(payload: dict) -> int:
-    """How many Bot API messages one outbox payload takes (the sender paces by this)."""
-    text = payload.get("text") or ""
-    return (1 if payload.get("file") else 0) + (len(split_text(text)) if text else 0) or 1
 
 
 async def edit_text(bot: Any, chat_id: str, message_id: str, text: str) -> None:
     """Replace the text of a message the bot sent (a progress message); "not modified" is fine."""
     try:
         await _with_retry(lambda: bot.edit_message_text(text, chat_id=chat_id, message_id=int(message_id),
-                                                       parse_mode=ParseMode.HTML), 2)
+                                                        parse_mode=ParseMode.HTML), 2)
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
             return
@@ -288,30 +340,17 @@ async def edit_text(bot: Any, chat_id: str, message_id: str, text: str) -> None:
     except Forbidden as exc:
         raise Unreachable(str(exc)) from exc
     except RetryAfter as exc:
-        delay = exc.retry_after
-        raise RateLimited(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)) from exc
+        raise RateLimited(_seconds(exc.retry_after)) from exc
     except (NetworkError, TelegramError) as exc:
         raise Transient(str(exc)) from exc
 
 
-def payload_reply(payload: dict) -> Reply:
-    """An outbox payload as a Reply (buttons are not numbered: a push starts no conversation)."""
-    options = [[Option(label, data) for label, data in row] for row in payload.get("options", [])]
-    file = None
-    if payload.get("file"):
-        f = payload["file"]
-        file = OutFile(file_name=f["name"], path=f.get("path"), kind=f.get("kind", "document"),
-                       caption=f.get("caption", ""), file_id=f.get("file_id"))
-    return Reply(text=payload.get("text", ""), options=options, numbered=False, file=file)
-
-
-async def deliver(bot: Any, chat_id: str, payload: dict) -> str | None:
+async def deliver(bot: Any, chat_id: str, payload: dict, files: FileSource | None = None) -> str | None:
     """Send one outbox payload, translating Telegram's errors into the sender's categories."""
     try:
-        sent = await send_reply(bot, chat_id, payload_reply(payload), retries=1, later_retries=3)
+        sent = await send_reply(bot, chat_id, reply_from_json(payload), retries=1, later_retries=3, files=files)
     except RetryAfter as exc:
-        delay = exc.retry_after
-        raise RateLimited(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)) from exc
+        raise RateLimited(_seconds(exc.retry_after)) from exc
     except Forbidden as exc:
         raise Unreachable(str(exc)) from exc
     except BadRequest as exc:
@@ -323,18 +362,45 @@ async def deliver(bot: Any, chat_id: str, payload: dict) -> str | None:
     return str(sent[-1].message_id) if sent else None
 
 
-class TelegramChannel:
-    """The bot on Telegram: our long-polling loop, the inbox, per-chat workers around the core."""
+def configured(settings: Any) -> bool:
+    return bool(settings.telegram_token)
+
+
+def build(settings: Any, core: Core, services: Services) -> "TelegramChannel":
+    return TelegramChannel(
+        core, token=settings.telegram_token, base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url, poll_timeout=settings.poll_timeout,
+        core_threads=1 if settings.database_url.startswith("sqlite") else 8,
+        commands=services.commands, engine=services.engine, pacer=services.pacer,
+        settings=settings, services=services)
+
+
+def invite_link(settings: Any, code: str) -> str:
+    """A t.me link that opens the bot with /start <code>."""
+    return f"https://t.me/{settings.bot_username}?start={code}"
+
+
+class TelegramChannel(Channel):
+    """The bot on Telegram: our long-polling loop (or a webhook), the inbox, per-chat workers
+    around the core."""
+
+    limits = LIMITS
+    WEBHOOK_PATH = "/telegram/webhook"
 
     def __init__(self, core: Core, *, token: str, base_url: str, base_file_url: str,
                  poll_timeout: int = 10, core_threads: int = 4, post_init: Callable[[Application], Awaitable[None]] | None = None,
                  post_shutdown: Callable[[Application], Awaitable[None]] | None = None,
                  commands: CommandMenu | None = None, engine: Engine | None = None,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, settings: Any = None, services: Services | None = None) -> None:
         if engine is None:
             raise ValueError("the Telegram channel needs the database engine (its inbox)")
         self.core = core
         self.commands = commands
+        self.settings = settings
+        self.services = services
+        self.webhook_secret = (settings.telegram_webhook_secret if settings is not None else None) \
+            or secrets.token_urlsafe(32)
+        self._task: asyncio.Task | None = None
         self.poll_timeout = poll_timeout
         self.pacer = pacer or Pacer()
         # SQLite has one writer at a time: more core threads would only queue on its lock
@@ -392,6 +458,8 @@ class TelegramChannel:
             return
         incoming = dataclasses.replace(incoming, inbox_id=job.inbox_id)
         resent = job.reply is not None
+        if incoming.file is not None and not resent:
+            incoming = await self._keep_file(incoming)
         if resent:
             response = response_from_json(job.reply or {})
         else:
@@ -412,7 +480,7 @@ class TelegramChannel:
 
     async def _send_all(self, bot: Any, chat_id: str, response: Response) -> None:
         for reply in response.replies:
-            await send_reply(bot, chat_id, reply, pacer=self.pacer)
+            await send_reply(bot, chat_id, reply, pacer=self.pacer, files=self._files())
 
     async def _answer(self, query: Any, toast: str | None) -> None:
         try:
@@ -434,6 +502,93 @@ class TelegramChannel:
             await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
         except TelegramError:
             pass
+
+    # ---- the channel contract -------------------------------------------------
+
+    @property
+    def uses_webhook(self) -> bool:
+        """Telegram calls only https addresses; otherwise the channel long-polls."""
+        url = self.settings.public_base_url if self.settings is not None else None
+        return bool(url and url.startswith("https://"))
+
+    async def start(self) -> None:
+        """Initialise, resume what the inbox holds, then poll (or register the webhook)."""
+        stop = self._stop = asyncio.Event()
+        if not await self._start(stop):
+            return
+        await self._post_init(self.application)
+        await self.inbound.resume()
+        if self.uses_webhook:
+            url = f"{self.settings.public_base_url}{self.WEBHOOK_PATH}"
+            await self.application.bot.set_webhook(url, secret_token=self.webhook_secret,
+                                                   allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram webhook at %s", url)
+            return
+        try:
+            await self.application.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as exc:
+            log.warning("could not remove a webhook: %s", exc)
+        self._task = asyncio.create_task(self.poll(stop), name="telegram-poll")
+        log.info("polling Telegram")
+
+    async def close(self) -> None:
+        """Stop polling, let the handlers in flight finish, shut down (the contract's stop)."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.inbound.join(timeout=5)
+        await self.application.shutdown()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def send(self, chat_id: str, reply: Reply) -> list[str]:
+        sent = await send_reply(self.application.bot, chat_id, reply, pacer=self.pacer, files=self._files())
+        return [str(m.message_id) for m in sent]
+
+    async def edit(self, chat_id: str, message_id: str, text: str) -> bool:
+        await edit_text(self.application.bot, chat_id, message_id, text)
+        return True
+
+    async def deliver(self, chat_id: str, payload: dict) -> str | None:
+        return await deliver(self.application.bot, chat_id, payload, files=self._files())
+
+    def cost(self, payload: dict) -> int:
+        return payload_sends(payload)
+
+    def invite_link(self, code: str) -> str | None:
+        return invite_link(self.settings, code) if self.settings is not None else None
+
+    async def webhook(self, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
+        """Telegram's call: the secret header first (constant time), then the update into the inbox."""
+        given = headers.get("x-telegram-bot-api-secret-token", "")
+        if not self.uses_webhook or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return 403, {"ok": False, "description": "wrong secret token"}
+        try:
+            raw = json.loads(body)
+            received = [Received(int(raw["update_id"]), chat_of(raw), raw, identity_of(raw))]
+        except (ValueError, TypeError, KeyError):
+            return 400, {"ok": False, "description": "not an update"}
+        await self.inbound.store(received)
+        return 200, {"ok": True}
+
+    def _files(self) -> FileSource | None:
+        return self.services.file_path if self.services is not None else None
+
+    async def _keep_file(self, incoming: Incoming) -> Incoming:
+        """Download a document a person sent and keep our own copy, so any channel can deliver it."""
+        f = incoming.file
+        if f is None or self.services is None or (f.mime_type == "image/jpeg" and f.file_name is None):
+            return incoming
+        if f.size is not None and f.size > DOWNLOAD_LIMIT:
+            return incoming
+        try:
+            remote = await self.application.bot.get_file(f.file_id)
+            content = bytes(await remote.download_as_bytearray())
+        except TelegramError:
+            log.warning("could not download file %s", f.file_id, exc_info=True)
+            return incoming
+        key = await asyncio.to_thread(self.services.store_file, content, f.file_name or "file")
+        return dataclasses.replace(incoming, file=dataclasses.replace(f, stored=key))
 
     # ---- polling ------------------------------------------------------------
 

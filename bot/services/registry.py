@@ -64,10 +64,6 @@ def create_invite(
     return invite
 
 
-def invite_link(bot_username: str, code: str) -> str:
-    return f"https://t.me/{bot_username}?start={code}"
-
-
 class RedeemOutcome(StrEnum):
     BOUND = "bound"
     UNKNOWN = "unknown"

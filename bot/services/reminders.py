@@ -22,9 +22,9 @@ from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, ngettext, use_language
-from bot.messages import esc
+from bot.messages import Option, Reply, esc, reply_to_json
 from bot.models import ChatIdentity, Level, Outbox, Person, Role, Round, Submission, Unit
-from bot.services import outbox
+from bot.services import outbox, registry
 from bot.services.round_audience import audience_clauses
 from bot.textvn import format_date
 
@@ -252,8 +252,8 @@ def reminder_payload(rnd: Round, unit: UnitRow | Unit, now: datetime, lang: str 
             _("{unit} has not submitted this report yet.").format(unit=esc(unit.name)),
             _("Press the button below or type /baocao to report."),
         ])
-        return {"text": text, "options": [[[_("Report now"), f"/baocao {rnd.code}"]]],
-                "skip_if_submitted": [rnd.id, unit.id]}
+        return reply_to_json(Reply(text=text, options=[[Option(_("Report now"), f"/baocao {rnd.code}")]],
+                                   numbered=False), skip_if_submitted=[rnd.id, unit.id])
 
 
 def digest_payload(rnd: Round, union: UnitRow, missing: list[Owing], now: datetime, lang: str | None) -> dict:
@@ -271,8 +271,8 @@ def digest_payload(rnd: Round, union: UnitRow, missing: list[Owing], now: dateti
             if unreachable:
                 line += " " + _("(unreachable: blocked the bot)")
             lines.append(line)
-        return {"text": "\n".join(lines),
-                "options": [[[_("Remind them all again"), f"/nhaclai {rnd.code} {union.code}"]]]}
+        return reply_to_json(Reply(text="\n".join(lines), numbered=False, options=[
+            [Option(_("Remind them all again"), f"/nhaclai {rnd.code} {union.code}")]]))
 
 
 def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list[Due]:

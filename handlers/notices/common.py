@@ -35,8 +35,9 @@ class NoticeDraft(Draft):
     """The answers so far; the notice row itself exists from the first preview (notice_id)."""
 
     body: str = ""
-    file_id: str | None = None
+    file_id: str | None = None  # "<channel>:<id>" of the document the sender sent
     file_name: str | None = None
+    file_path: str | None = None  # the bot's own copy (bot/services/files.py), for any channel
     audience: dict[str, Any] | None = None  # see notices.AudienceKind for its shapes
     unions: list[int] = field(default_factory=list)  # chosen while at the unions step
     ack: bool = True  # ask recipients to acknowledge
@@ -50,6 +51,7 @@ class NoticeDraft(Draft):
             body=as_str(data.get("body")) or "",
             file_id=as_str(data.get("file_id")),
             file_name=as_str(data.get("file_name")),
+            file_path=as_str(data.get("file_path")),
             audience=dict(audience) if isinstance(audience, Mapping) and audience else None,
             unions=as_int_list(data.get("unions")),
             ack=as_bool(data.get("ack"), False),  # absent in a stored dict meant "not required"
@@ -62,6 +64,7 @@ class NoticeDraft(Draft):
             "body": self.body,
             "file_id": self.file_id,
             "file_name": self.file_name,
+            "file_path": self.file_path,
             "audience": self.audience,
             "unions": list(self.unions),
             "ack": self.ack,

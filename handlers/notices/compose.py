@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from bot import filetypes
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, current_language, ngettext
-from bot.messages import FileRef, Option, OutFile, esc
+from bot.messages import FileRef, Option, OutFile, esc, reply_from_json
 from bot.models import Notice
 from bot.services import notices
 from bot.services.notices import AudienceKind
@@ -64,7 +64,9 @@ def take_file(ctx: Ctx, file: FileRef) -> None:
         ctx.say(file_refusal(problem, file), [[ctx.option(_("Cancel"), FLOW, "cancel")]], numbered=False)
         return
     draft = NoticeDraft.load(ctx)
-    draft.file_id, draft.file_name = file.file_id, file.file_name or "thong-bao" + filetypes.EXTENSIONS[fmt][0]
+    draft.file_id = f"{ctx.incoming.channel}:{file.file_id}"
+    draft.file_name = file.file_name or "thong-bao" + filetypes.EXTENSIONS[fmt][0]
+    draft.file_path = file.stored
     draft.store(ctx)
     caption = (ctx.incoming.text or "").strip()
     if caption:
@@ -366,13 +368,13 @@ def preview(ctx: Ctx, note: str | None = None) -> None:
     sender = person(ctx)
     when = draft.send_at
     notice = notices.save_draft(ctx.session, sender, draft.notice_id, body=draft.body,
-                                file_id=draft.file_id, file_name=draft.file_name,
+                                file_id=draft.file_id, file_name=draft.file_name, file_path=draft.file_path,
                                 audience=draft.audience, requires_ack=draft.ack, send_at=when, now=ctx.now)
     ctx.goto(NoticeStep.PREVIEW)
     draft.notice_id = notice.id
     draft.store(ctx)
     payload = notices.render(notice, notices.sender_unit_name(ctx.session, notice), when or ctx.now,
-                             current_language())
+                             current_language(), buttons=ctx.limits.buttons)
     say_payload(ctx, payload)
     unreachable = total - reachable
     lines = [
@@ -394,10 +396,9 @@ def preview(ctx: Ctx, note: str | None = None) -> None:
 
 def say_payload(ctx: Ctx, payload: dict) -> None:
     """A rendered notice as replies; its "Received" button here only explains itself."""
-    options = [[ctx.option(label, FLOW, "sample") for label, _data in row] for row in payload.get("options", [])]
-    file = payload.get("file")
-    out = OutFile(file_name=file["name"], file_id=file["file_id"], caption=file.get("caption", "")) if file else None
-    ctx.say(payload.get("text") or "", options, numbered=False, file=out)
+    reply = reply_from_json(payload)
+    options = [[ctx.option(o.label, FLOW, "sample") for o in row] for row in reply.options]
+    ctx.say(reply.text, options, numbered=reply.numbered, file=reply.file)
 
 
 def explain_sample(ctx: Ctx, arg: str = "") -> None:

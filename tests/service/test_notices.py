@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.channels.telegram import payload_sends
+from bot.channels.telegram import payload_sends, plan
 from bot.clock import to_local, to_utc
 from bot.db import make_engine, session_scope
-from bot.messages import split_text
+from bot.messages import reply_from_json, split_text
 from bot.models import ChatIdentity, Notice, NoticeDelivery, Outbox, Person, Unit
 from bot.services import notices
 from bot.services.notices import AckOutcome, AudienceKind
@@ -226,21 +226,27 @@ def test_deliveries_progress_final_report_and_reminders(engine, world):
 def test_rendering_long_texts_and_documents():
     notice = Notice(id=7, reference="TB-00007", body="Dòng đầu\n" + "q " * 2200, sender_unit_id=1, requires_ack=True)
     payload = notices.render(notice, "LĐLĐ tỉnh", NOW, "vi")
-    chunks = split_text(payload["text"])
+    chunks = split_text(payload["text"], 4096)
     assert payload_sends(payload) == len(chunks) >= 2 and all(len(c) <= 4096 for c in chunks)
     assert "".join(chunks).count("q") == 2200
     assert payload["options"] == [[["Đã nhận", "/danhan 7"]]]
-    notice.file_id, notice.file_name = "BQAC123", "cv.pdf"
+    notice.file_id, notice.file_name = "BQAC123", "cv.pdf"  # an older row: a bare Telegram file id
     notice.body = "Công văn & <ghi chú>"
-    short = notices.render(notice, "LĐLĐ tỉnh", NOW, "vi")
-    assert short["text"] == "" and "Công văn &amp; &lt;ghi chú&gt;" in short["file"]["caption"]
-    assert payload_sends(short) == 1
+    short = plan(reply_from_json(notices.render(notice, "LĐLĐ tỉnh", NOW, "vi")))
+    assert [p.kind for p in short] == ["document"] and "Công văn &amp; &lt;ghi chú&gt;" in short[0].text
+    assert short[0].markup  # the "Đã nhận" button goes with the document
+    assert reply_from_json(notices.render(notice, "LĐLĐ tỉnh", NOW, "vi")).file.file_channel == "telegram"
     notice.body = "y" * 1500
     long = notices.render(notice, "LĐLĐ tỉnh", NOW, "vi")
-    assert len(long["file"]["caption"]) <= 1024 and long["text"].startswith("y" * 100)
+    parts = plan(reply_from_json(long))
+    assert [p.kind for p in parts] == ["document", "text"] and len(parts[0].text) <= 1024
+    assert parts[1].text.startswith("y" * 100) and parts[1].markup and not parts[0].markup
     assert payload_sends(long) == 2
     english = notices.render(notice, "LĐLĐ tỉnh", NOW, "en")
     assert "NOTICE" in english["file"]["caption"] and english["options"][0][0][0] == "Received"
+    # without buttons (Zalo): the text says to type 1 or "đã nhận", and the choice is numbered
+    typed = notices.render(notice, "LĐLĐ tỉnh", NOW, "vi", buttons=False)
+    assert typed["numbered"] and "Trả lời 1" in typed["text"]
 
 
 # ---- the compose conversation, in-process ----------------------------------------------------------

@@ -20,11 +20,21 @@ from standin.server import FakeMessage
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class BotProcess:
-    """`python -m bot.cli run` with a token, pointed at the stand-in."""
+def free_port() -> int:
+    """A TCP port nobody listens on now (for the bot's HTTP server)."""
+    import socket
 
-    def __init__(self, fake: FakeTelegram, db_url: str, log_path: Path, **env: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BotProcess:
+    """`python -m bot.cli run` with a token, pointed at the stand-in (and at the Zalo one, if given)."""
+
+    def __init__(self, fake: FakeTelegram, db_url: str, log_path: Path, zalo=None, **env: str) -> None:  # type: ignore[no-untyped-def]
         self.fake = fake
+        self.zalo = zalo
         self.db_url = db_url
         self.log_path = log_path
         self.extra_env = env
@@ -42,16 +52,28 @@ class BotProcess:
             PYTHONUNBUFFERED="1",
             CONGDOAN_PLANNER_INTERVAL="0",  # tests travel in time with `congdoan plan-reminders --at`
         )
+        if self.zalo is not None:
+            env.update(ZALO_BOT_TOKEN=self.zalo.token, ZALO_API_BASE_URL=self.zalo.base_url)
         env.update(self.extra_env)
         return env
 
+    def _counts(self) -> tuple[int, int]:
+        telegram = len(self.fake.calls("getUpdates")) + len(self.fake.calls("setWebhook"))
+        zalo = len(self.zalo.calls("getUpdates")) + len(self.zalo.calls("setWebhook")) if self.zalo else 0
+        return telegram, zalo
+
+    def _ready(self, before: tuple[int, int]) -> bool:
+        """Each channel has polled (or set its webhook) since the start."""
+        telegram, zalo = self._counts()
+        return telegram > before[0] and (self.zalo is None or zalo > before[1])
+
     def start(self, timeout: float = 30.0) -> "BotProcess":
-        polls_before = len(self.fake.calls("getUpdates"))
+        before = self._counts()
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT,
                                      env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        while len(self.fake.calls("getUpdates")) <= polls_before:
+        while not self._ready(before):
             if self.proc.poll() is not None:
                 raise AssertionError(f"bot exited with {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:

@@ -39,7 +39,6 @@ from bot.services.notices.common import (
     AudienceKind,
     BROADCASTERS,
     can_broadcast,
-    CAPTION_LIMIT,
     CHUNK,
     check_document,
     chunks,
@@ -59,6 +58,7 @@ from bot.services.notices.compose import (
     save_draft,
     sender_unit_name,
     sending_time,
+    split_file_id,
 )
 from bot.services.notices.export import (
     export_xlsx,
@@ -101,7 +101,6 @@ __all__ = [
     "AckOutcome",
     "AudienceKind",
     "BROADCASTERS",
-    "CAPTION_LIMIT",
     "CHUNK",
     "DeliveryCounts",
     "DOCUMENT_EXTENSIONS",
@@ -153,6 +152,7 @@ __all__ = [
     "sector_label",
     "sectors_present",
     "sender_unit_name",
+    "split_file_id",
     "sending_time",
     "units_by_codes",
     "upper_unions",

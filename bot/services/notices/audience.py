@@ -96,15 +96,9 @@ def resolve_audience(session: Session, sender: Person, audience: dict) -> list[R
 
 
 def best_identities(session: Session, person_ids: list[int]) -> dict[int, ChatIdentity]:
-    """One chat account per person: a reachable one first, Telegram before other channels."""
-    best: dict[int, ChatIdentity] = {}
-    for chunk in chunks(person_ids):
-        for ident in session.exec(select(ChatIdentity).where(col(ChatIdentity.person_id).in_(chunk))).all():
-            rank = (ident.reachable, ident.channel == "telegram", -ident.id)
-            current = best.get(ident.person_id)
-            if current is None or rank > (current.reachable, current.channel == "telegram", -current.id):
-                best[ident.person_id] = ident
-    return best
+    """One chat account per person: the one pushes go to (registry.push_identities)."""
+    return registry.push_identities(session, person_ids)
+
 
 
 def describe_audience(session: Session, audience: dict) -> str:

@@ -13,8 +13,7 @@ from bot.models import Person, Role, Sector
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 4000  # characters a notice text may have (a Telegram message holds 4096)
-CAPTION_LIMIT = 1024  # Telegram's limit for a document caption
+MAX_BODY = 4000  # characters a notice text may have (channels split longer messages themselves)
 DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".odt", ".xls", ".xlsx")
 BROADCASTERS = (Role.STAFF, Role.OFFICER, Role.ADMIN)
 FAILED_LISTED = 30  # unreachable recipients named in the final report (the rest are counted)

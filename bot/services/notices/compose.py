@@ -9,14 +9,14 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from bot.i18n import _, use_language
-from bot.messages import esc
+from bot.messages import Option, OutFile, Reply, esc, reply_to_json
 from bot.models import Notice, Person, Unit
 from bot.textvn import format_date
-from bot.services.notices.common import CAPTION_LIMIT, NoticeStatus
+from bot.services.notices.common import NoticeStatus
 
 
 def save_draft(session: Session, sender: Person, notice_id: int | None, *, body: str, file_id: str | None,
-               file_name: str | None, audience: dict, requires_ack: bool, send_at: datetime | None,
+               file_name: str | None, audience: dict, file_path: str | None = None, requires_ack: bool, send_at: datetime | None,
                now: datetime) -> Notice:
     """Create or update the sender's draft (the preview shows its reference number)."""
     notice = session.get(Notice, notice_id) if notice_id else None
@@ -29,6 +29,7 @@ def save_draft(session: Session, sender: Person, notice_id: int | None, *, body:
     notice.body = body
     notice.file_id = file_id
     notice.file_name = file_name
+    notice.file_path = file_path
     notice.audience = dict(audience)
     notice.requires_ack = requires_ack
     notice.send_at = send_at
@@ -48,12 +49,24 @@ def sending_time(notice: Notice, now: datetime) -> datetime:
     return notice.send_at if notice.send_at is not None and notice.send_at > now else now
 
 
-def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, resent: bool = False) -> dict:
+def split_file_id(value: str | None) -> tuple[str | None, str | None]:
+    """(channel, id) of a stored channel file id "telegram:BQAC…"; older rows hold a bare Telegram id."""
+    if not value:
+        return None, None
+    channel, sep, rest = value.partition(":")
+    if sep and channel.isidentifier() and rest:
+        return channel, rest
+    return "telegram", value
+
+
+def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, resent: bool = False,
+           buttons: bool = True) -> dict:
     """The outbox payload of a notice as one recipient sees it (also the sender's preview).
 
-    With a document: the whole text is its caption when it fits in 1024 characters;
-    otherwise the caption is the heading and the text follows as a message (split at
-    4096 characters by the channel). The "Đã nhận" button goes with the last part.
+    With a document the heading is its caption and the text follows (a channel that can
+    fit both in one caption joins them). Where the channel has buttons the "Đã nhận" button
+    goes with the last part; elsewhere the text says to type 1 or "đã nhận", and the typed
+    answer is taken as the same choice (bot/services/push_choices.py).
     """
     with use_language(lang):
         head = []
@@ -62,18 +75,20 @@ def render(notice: Notice, unit_name: str, when: datetime, lang: str | None, *, 
         head.append(_("📢 <b>NOTICE</b> from {unit}").format(unit=esc(unit_name)))
         head.append(_("No. {ref} · {date}").format(ref=esc(notice.reference), date=format_date(when)))
         body = esc(notice.body.strip()) if notice.body else ""
-        foot = _("Please press “Received” to confirm that you have received this notice.") \
-            if notice.requires_ack else ""
-        options = [[[_("Received"), f"/danhan {notice.id}"]]] if notice.requires_ack else []
-        parts = ["\n".join(head)] + [p for p in (body, foot) if p]
-        whole = "\n\n".join(parts)
-        if not notice.file_id:
-            return {"text": whole, "options": options}
-        file = {"name": notice.file_name or "thong-bao.pdf", "file_id": notice.file_id, "kind": "document"}
-        if len(whole) <= CAPTION_LIMIT:
-            return {"text": "", "options": options, "file": {**file, "caption": whole}}
-        return {"text": "\n\n".join(p for p in (body, foot) if p), "options": options,
-                "file": {**file, "caption": "\n".join(head)}}
+        foot = ""
+        if notice.requires_ack:
+            foot = _("Please press “Received” to confirm that you have received this notice.") if buttons else \
+                _("Reply 1 (or “received”) to confirm that you have received this notice.")
+        options = [[Option(_("Received"), f"/danhan {notice.id}")]] if notice.requires_ack else []
+        heading = "\n".join(head)
+        if not (notice.file_id or notice.file_path):
+            text = "\n\n".join([heading] + [p for p in (body, foot) if p])
+            return reply_to_json(Reply(text=text, options=options, numbered=not buttons))
+        channel, file_id = split_file_id(notice.file_id)
+        file = OutFile(file_name=notice.file_name or "thong-bao.pdf", kind="document", caption=heading,
+                       file_id=file_id, file_channel=channel, stored=notice.file_path)
+        return reply_to_json(Reply(text="\n\n".join(p for p in (body, foot) if p), options=options,
+                                   numbered=not buttons, file=file))
 
 
 def sender_unit_name(session: Session, notice: Notice) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select as sa_select, update
 from sqlmodel import Session, col, select
 
 from bot.i18n import _, ngettext, use_language
-from bot.messages import esc
+from bot.messages import Option, Reply, esc, reply_to_json
 from bot.models import Notice, NoticeDelivery, Outbox, OutboxStatus, Person
 from bot.services import outbox
 from bot.services.notices.audience import best_identities
@@ -173,7 +173,8 @@ def final_report(session: Session, notice: Notice, c: DeliveryCounts, now: datet
     if notice.requires_ack:
         lines.append("")
         lines.append(_("Acknowledged so far: {acked}/{total}").format(acked=c.acked, total=c.total))
-    return {"text": "\n".join(lines), "options": [[[_("Details"), f"/thongbao_ds {notice.id}"]]]}
+    return reply_to_json(Reply(text="\n".join(lines), options=[[Option(_("Details"), f"/thongbao_ds {notice.id}")]],
+                               numbered=False))
 
 
 def duration(seconds: int) -> str:

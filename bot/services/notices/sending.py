@@ -12,7 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from bot.channels.base import limits_of
 from bot.i18n import use_language
+from bot.messages import Reply, reply_to_json
 from bot.models import Notice, NoticeDelivery, Outbox, OutboxStatus, Person
 from bot.services import audit, outbox
 from bot.services.notices.audience import Recipient, recipients_select
@@ -52,13 +54,13 @@ def queue(session: Session, notice_id: int, sender: Person, recipients: list[Rec
             text = progress_text(notice, DeliveryCounts(total=len(recipients), failed=len(recipients) - len(reachable)))
         notice.progress_text = text
         pushes.append(outbox.Push(key=progress_push_key(notice.id), kind="notice_progress", person_id=sender.id,
-                                  channel=progress_to[0], chat_id=progress_to[1], payload={"text": text},
+                                  channel=progress_to[0], chat_id=progress_to[1], payload=reply_to_json(Reply(text=text)),
                                   not_before=when))
-    rendered: dict[str | None, dict] = {}
+    rendered: dict[tuple[str | None, bool], dict] = {}
     for r in reachable:
-        lang = r.person.language
+        lang = (r.person.language, limits_of(r.identity.channel).buttons)  # type: ignore[union-attr]
         if lang not in rendered:
-            rendered[lang] = render(notice, unit_name, when, lang)
+            rendered[lang] = render(notice, unit_name, when, lang[0], buttons=lang[1])
         pushes.append(outbox.Push(key=f"ntc|{notice.id}|{r.person.id}", kind="notice", person_id=r.person.id,
                                   channel=r.identity.channel, chat_id=r.identity.chat_id,  # type: ignore[union-attr]
                                   payload=rendered[lang], not_before=when))
@@ -195,15 +197,16 @@ def resend_unacknowledged(session: Session, notice: Notice, by: Person, now: dat
         return None
     session.refresh(notice)
     unit_name = sender_unit_name(session, notice)
-    rendered: dict[str | None, dict] = {}
+    rendered: dict[tuple[str | None, bool], dict] = {}
     pushes = []
     for item in not_acknowledged(session, notice):
         ident = item.identity
         if ident is None or not ident.reachable:
             continue
-        lang = item.person.language
+        lang = (item.person.language, limits_of(ident.channel).buttons)
         if lang not in rendered:
-            rendered[lang] = render(notice, unit_name, notice.queued_at or now, lang, resent=True)
+            rendered[lang] = render(notice, unit_name, notice.queued_at or now, lang[0], resent=True,
+                                    buttons=lang[1])
         pushes.append(outbox.Push(key=f"ntc|{notice.id}|{item.person.id}|r{rnd}", kind="notice",
                                   person_id=item.person.id, channel=ident.channel, chat_id=ident.chat_id,
                                   payload=rendered[lang], not_before=now))
