@@ -152,11 +152,14 @@ class Background:
 
 
 def after_send(session: Session, row, delivered: bool) -> None:  # type: ignore[no-untyped-def]
-    """Hook after each push, in the transaction that marks it: notices record their deliveries."""
+    """Hook after each push, in the transaction that marks it: notices record their deliveries,
+    and the push's choices are kept so that typing one works."""
     from bot.clock import utcnow
-    from bot.services import notices
+    from bot.services import notices, push_choices
 
     notices.record_delivery(session, row, delivered, utcnow())
+    if delivered:  # typed answers to its choices count like its buttons (channels without buttons)
+        push_choices.remember(session, row.channel, row.chat_id, row.payload, utcnow())
 
 
 class AlreadyRunning(Exception):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.i18n import N_, _
 from bot.messages import MenuCommand, Option
 from bot.models import Role
-from handlers import ask, menu, notices, onboarding, remind_now, report, staff
+from handlers import ask, linking, menu, notices, onboarding, remind_now, report, staff
 from handlers.base import Ctx
 
 Handler = Callable[[Ctx, str], None]
@@ -110,6 +110,13 @@ COMMANDS: list[Command] = [
     Command("nhaclai", remind_now.cmd_remind_now, N_("Remind units that still owe a report"), who=LEADERS),
     Command("danhan", notices.cmd_ack, N_("Acknowledge a notice")),
     Command("start", onboarding.cmd_start, N_("Start, or enter an invite code"), who=PUBLIC),
+    # one person on several channels (Telegram and Zalo): see handlers/linking.py
+    Command("lienket", linking.cmd_link, N_("Link your account on another chat app"), who=PUBLIC,
+            help=(HelpLine(N_("/lienket — a code to use this assistant from your other chat app (Telegram or Zalo) "
+                              "as the same person"), MEMBERS),)),
+    Command("kenh", linking.cmd_push_here, N_("Get reminders and notices in this chat"),
+            help=(HelpLine(N_("/kenh — get reminders and notices in this chat (when you use several chat apps)"),
+                           MEMBERS),)),
 ]
 
 

@@ -27,7 +27,7 @@ from bot.db import session_scope
 from bot.i18n import _, pick_language, use_language
 from bot.messages import Incoming, Response, response_from_json, response_to_json
 from bot.models import ConversationState, Person
-from bot.services import inbox, registry
+from bot.services import inbox, push_choices, registry
 from bot.textvn import fold
 from handlers import ask, commands, menu, notices, onboarding, report
 from handlers.base import Ctx, Flow, parse_button
@@ -98,6 +98,24 @@ def remember_choices(ctx: Ctx) -> None:
     ctx.state.data = data
 
 
+def answer_push(ctx: Ctx, command_text: str) -> None:
+    """A typed answer to a push (e.g. "1" or "đã nhận" under a notice): run its command as the
+    button would, leaving the open conversation and its choices as they were."""
+    push_choices.forget(ctx.state)
+    command = split_command(command_text)
+    if command is None:
+        return
+    name, args = command
+    found = commands.find(name)
+    if found is None or commands.role_of(ctx) not in found.who:
+        return
+    flow, step, data = ctx.state.flow, ctx.state.step, dict(ctx.state.data)
+    found.handler(ctx, args)
+    if (ctx.state.flow, ctx.state.step) == (flow, step):  # the command left the conversation alone
+        data.pop(push_choices.KEY, None)
+        ctx.state.data = data
+
+
 def dispatch(ctx: Ctx) -> None:
     """Route one incoming message inside an open transaction (see the module docstring)."""
     incoming = ctx.incoming
@@ -107,7 +125,12 @@ def dispatch(ctx: Ctx) -> None:
     text = (incoming.text or "").strip()
     data = incoming.data
     if data is None and text:
-        data = resolve_typed_choice(ctx.state, text)
+        own = resolve_typed_choice(ctx.state, text)
+        pushed = push_choices.resolve(ctx.state, text, conversation_first=own is not None)
+        if pushed is not None and ctx.person is not None and pushed.startswith("/"):
+            answer_push(ctx, pushed)
+            return
+        data = own
     if data is not None and data.startswith("/"):
         text, data = data, None
     if data is not None:

@@ -126,6 +126,9 @@ def redeem_invite(
     unit = session.get(Unit, invite.unit_id)
     if unit is None or not unit.active:
         return RedeemResult(RedeemOutcome.UNIT_CLOSED)
+    linked = linked_person(session, invite)
+    if invite.created_by.startswith(LINK_PREFIX) and (linked is None or not linked.active):
+        return RedeemResult(RedeemOutcome.UNKNOWN)
     # Claim the invite atomically: only one account can flip used_at from NULL.
     claimed = session.execute(
         Invite.__table__.update()
@@ -139,10 +142,13 @@ def redeem_invite(
             ChatIdentity.channel == channel, ChatIdentity.external_id == external_id
         )
     ).first()
-    person = Person(full_name=display_name, unit_id=unit.id, role=invite.role, language=language,
-                    created_at=now)
-    session.add(person)
-    session.flush()
+    if linked is not None:  # a link code: this account joins the person who asked for it
+        person = linked
+    else:
+        person = Person(full_name=display_name, unit_id=unit.id, role=invite.role, language=language,
+                        created_at=now)
+        session.add(person)
+        session.flush()
     if identity is None:
         identity = ChatIdentity(person_id=person.id, channel=channel, external_id=external_id,
                                 chat_id=chat_id, username=username, created_at=now)
@@ -155,10 +161,73 @@ def redeem_invite(
         Invite.__table__.update().where(Invite.__table__.c.id == invite.id)
         .values(used_by_person_id=person.id)
     )
-    audit.record(session, "invite.redeem", entity="person", entity_id=person.id,
+    audit.record(session, "identity.link" if linked is not None else "invite.redeem", entity="person",
+                 entity_id=person.id,
                  person_id=person.id, actor=f"{channel}:{external_id}",
                  detail={"unit": unit.code, "role": invite.role, "invite": invite.id})
     return RedeemResult(RedeemOutcome.BOUND, person=person, unit=unit)
+
+
+# ---- one person, several channels ---------------------------------------------------------
+
+LINK_PREFIX = "link:"
+LINK_VALID = timedelta(minutes=30)
+PUSH_HERE = "_push_here"  # conversation-state key: when the person chose this chat for pushes
+
+
+def create_link_code(session: Session, person: Person, now: datetime | None = None) -> Invite:
+    """A one-time code that binds another chat account (another channel) to the same person."""
+    now = now or utcnow()
+    unit = session.get(Unit, person.unit_id)
+    assert unit is not None
+    invite = create_invite(session, unit, person.role, valid_days=0, created_by=f"{LINK_PREFIX}{person.id}", now=now)
+    invite.expires_at = now + LINK_VALID
+    session.add(invite)
+    return invite
+
+
+def linked_person(session: Session, invite: Invite) -> Person | None:
+    """The person a link code was made for (None for an ordinary invite)."""
+    if not invite.created_by.startswith(LINK_PREFIX):
+        return None
+    person_id = invite.created_by[len(LINK_PREFIX):]
+    return session.get(Person, int(person_id)) if person_id.isdigit() else None
+
+
+def push_identities(session: Session, person_ids: list[int]) -> dict[int, ChatIdentity]:
+    """The one chat account each person gets pushes on: reachable first, then the chat they chose
+    (/kenh), then the one they used last."""
+    from bot.models import ConversationState
+
+    idents: list[ChatIdentity] = []
+    for start in range(0, len(person_ids), 500):
+        idents += session.exec(select(ChatIdentity).where(
+            col(ChatIdentity.person_id).in_(person_ids[start:start + 500]))).all()
+    several = _people_with_several(idents)
+    states: dict[tuple[str, str], ConversationState] = {}
+    multi = [i for i in idents if i.person_id in several]
+    for start in range(0, len(multi), 500):
+        chunk = multi[start:start + 500]
+        for state in session.exec(select(ConversationState).where(
+                col(ConversationState.external_id).in_([i.external_id for i in chunk]))).all():
+            states[(state.channel, state.external_id)] = state
+    best: dict[int, tuple[tuple, ChatIdentity]] = {}
+    for ident in idents:
+        state = states.get((ident.channel, ident.external_id))
+        chosen = str((state.data or {}).get(PUSH_HERE, "")) if state is not None else ""
+        used = state.updated_at.isoformat() if state is not None and state.updated_at else ""
+        rank = (ident.reachable, chosen, used, -ident.id)
+        current = best.get(ident.person_id)
+        if current is None or rank > current[0]:
+            best[ident.person_id] = (rank, ident)
+    return {pid: ident for pid, (_rank, ident) in best.items()}
+
+
+def _people_with_several(idents: list[ChatIdentity]) -> set[int]:
+    counts: dict[int, int] = {}
+    for i in idents:
+        counts[i.person_id] = counts.get(i.person_id, 0) + 1
+    return {pid for pid, n in counts.items() if n > 1}
 
 
 def identity_of(session: Session, channel: str, external_id: str) -> ChatIdentity | None:

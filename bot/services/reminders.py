@@ -9,6 +9,8 @@ make every reminder send-once, however often the planner runs.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -22,6 +24,7 @@ from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, ngettext, use_language
+from bot.channels.base import limits_of
 from bot.messages import Option, Reply, esc, reply_to_json
 from bot.models import ChatIdentity, Level, Outbox, Person, Role, Round, Submission, Unit
 from bot.services import outbox, registry
@@ -191,7 +194,22 @@ def _group(rows: Iterable[Any]) -> list[Owing]:
 
 def owing_units(session: Session, rnd: Round) -> list[Owing]:
     """Units in the round's audience with no confirmed submission, with their chairs (one query)."""
-    return _group(session.execute(_owing_select(rnd)))
+    return one_chat_each(session, _group(session.execute(_owing_select(rnd))))
+
+
+def one_chat_each(session: Session, owing: list[Owing]) -> list[Owing]:
+    """Keep one chat per chair: the one their pushes go to (a person may use several channels)."""
+    counts: dict[int, int] = {}
+    for o in owing:
+        for c in o.chairs:
+            counts[c.person_id] = counts.get(c.person_id, 0) + 1
+    several = sorted(pid for pid, n in counts.items() if n > 1)
+    if not several:
+        return owing
+    chosen = {pid: (i.channel, i.chat_id) for pid, i in registry.push_identities(session, several).items()}
+    for o in owing:
+        o.chairs = [c for c in o.chairs if c.person_id not in chosen or (c.channel, c.chat_id) == chosen[c.person_id]]
+    return owing
 
 
 @dataclass(frozen=True)
@@ -244,13 +262,14 @@ def days_phrase(rnd: Round, now: datetime) -> str:
     return ngettext("{n} day late", "{n} days late", -days).format(n=-days)
 
 
-def reminder_payload(rnd: Round, unit: UnitRow | Unit, now: datetime, lang: str | None) -> dict:
+def reminder_payload(rnd: Round, unit: UnitRow | Unit, now: datetime, lang: str | None, *,
+                     buttons: bool = True) -> dict:
     with use_language(lang):
         text = "\n".join([
             _("⏰ <b>Report reminder: {title}</b>").format(title=esc(rnd.title)),
             _("Deadline: {date} ({left}).").format(date=format_date(rnd.deadline_at), left=days_phrase(rnd, now)),
             _("{unit} has not submitted this report yet.").format(unit=esc(unit.name)),
-            _("Press the button below or type /baocao to report."),
+            _("Press the button below or type /baocao to report.") if buttons else _("Type /baocao to report."),
         ])
         return reply_to_json(Reply(text=text, options=[[Option(_("Report now"), f"/baocao {rnd.code}")]],
                                    numbered=False), skip_if_submitted=[rnd.id, unit.id])
@@ -291,7 +310,8 @@ def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list
             continue
         prefix = f"rem|{rnd.code}|{step}|"
         owing_all = None if only_new else owing_units(session, rnd)
-        to_remind = _group(session.execute(_owing_select(rnd, prefix))) if only_new else owing_all
+        to_remind = one_chat_each(session, _group(session.execute(_owing_select(rnd, prefix)))) \
+            if only_new else owing_all
         for o in to_remind or []:
             for chair in o.chairs:
                 if not chair.can_receive:
@@ -299,7 +319,8 @@ def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list
                 push = outbox.Push(
                     key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
                     person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                    payload=reminder_payload(rnd, o.unit, now, chair.language), not_before=now)
+                    payload=reminder_payload(rnd, o.unit, now, chair.language,
+                                             buttons=limits_of(chair.channel or "").buttons), not_before=now)
                 result.append(Due(push, rnd.code, step, o.unit.name, chair.full_name))
         if step_days(step) > 0 and (only_new or owing_all):
             tree = tree or Tree.load(session)
@@ -323,7 +344,13 @@ def digest_recipients(session: Session) -> list[tuple[Any, ...]]:
                    and_(Person.role == Role.STAFF, Unit.level == Level.PROVINCE)))
         .order_by(Person.id, ChatIdentity.id)
     )
-    return list(rows)
+    rows = list(rows)
+    counts = Counter(r[0] for r in rows)
+    several = sorted(pid for pid, n in counts.items() if n > 1)
+    if not several:
+        return rows
+    chosen = {pid: (i.channel, i.chat_id) for pid, i in registry.push_identities(session, several).items()}
+    return [r for r in rows if r[0] not in chosen or (r[5], r[6]) == chosen[r[0]]]
 
 
 def owing_unions(session: Session, rnd: Round, tree: Tree) -> set[int]:
@@ -400,7 +427,8 @@ def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: d
             pushes.append(outbox.Push(
                 key=f"man|{rnd.code}|{stamp}|{o.unit.id}|{chair.person_id}", kind="reminder",
                 person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                payload=reminder_payload(rnd, o.unit, now, chair.language), not_before=now))
+                payload=reminder_payload(rnd, o.unit, now, chair.language,
+                                         buttons=limits_of(chair.channel or "").buttons), not_before=now))
     return outbox.enqueue(session, pushes)
 
 

@@ -391,7 +391,7 @@ def test_too_long_texts_wrong_files_and_a_scheduled_time(engine, settings, world
     with Session(engine) as s:
         when = {to_local(r.not_before).strftime("%H:%M %d/%m") for r in s.exec(select(Outbox)).all()}
         assert when == {"07:30 06/12"}
-        assert s.exec(select(Notice)).one().file_id == "BQAC1"
+        assert notices.split_file_id(s.exec(select(Notice)).one().file_id) == ("telegram", "BQAC1")
 
 
 # ---- PostgreSQL (when a local server answers) ------------------------------------------------------

@@ -51,6 +51,7 @@ class BotProcess:
             CONGDOAN_POLL_TIMEOUT="2",
             PYTHONUNBUFFERED="1",
             CONGDOAN_PLANNER_INTERVAL="0",  # tests travel in time with `congdoan plan-reminders --at`
+            CONGDOAN_DATA_DIR=str(self.log_path.parent / "data"),  # files the bot keeps, per test
         )
         if self.zalo is not None:
             env.update(ZALO_BOT_TOKEN=self.zalo.token, ZALO_API_BASE_URL=self.zalo.base_url)
