@@ -11,7 +11,10 @@ from bot.clock import to_utc
 from bot.messages import plain, split_text
 from bot.models import ConversationState, Role
 from dialog import CoreChat
+from bot.channels.telegram import LIMITS
 from standin.html_check import parse_html
+
+TEXT_LIMIT = LIMITS.text_length  # Telegram's, the channel these texts are split for
 from worlds import TEST_ROUND, add_test_round, bind, small_province
 
 NOW = to_utc(datetime(2026, 12, 5, 9, 0))
@@ -85,7 +88,7 @@ def test_a_notice_of_4000_ampersands_can_be_previewed(engine, settings, world):
     chat.press("Xem trước")
     assert "Số người nhận: 20" in chat.text
     notice = chat.history[-1].replies[0].text
-    chunks = split_text(notice)
+    chunks = split_text(notice, TEXT_LIMIT)
     for chunk in chunks:  # what the channel sends: each part must parse as Telegram's HTML
         assert len(chunk) <= 4096
         parse_html(chunk, strict=True)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings, strategies as st
 
 from bot.messages import esc, plain, split_text
+from bot.channels.telegram import LIMITS
 from standin.html_check import parse_html
+
+TEXT_LIMIT = LIMITS.text_length  # Telegram's, the channel these texts are split for
 
 
 def well_formed(chunks: list[str], limit: int = 4096) -> None:
@@ -16,14 +19,14 @@ def well_formed(chunks: list[str], limit: int = 4096) -> None:
 
 def test_a_text_of_4000_ampersands_is_never_cut_inside_an_entity():
     text = "<b>Thông báo</b>\n" + esc("&" * 4000)
-    chunks = split_text(text)
+    chunks = split_text(text, TEXT_LIMIT)
     well_formed(chunks)
     assert "".join(plain(c) for c in chunks).count("&") == 4000
 
 
 def test_a_tag_open_at_a_break_is_closed_and_opened_again():
     text = "<b>" + "một hai ba " * 900 + "</b>\n<i>" + "x" * 5000 + "</i>\n" + '<a href="https://x.vn/a?b=1&amp;c=2">liên kết</a>'
-    chunks = split_text(text)
+    chunks = split_text(text, TEXT_LIMIT)
     well_formed(chunks)
     assert len(chunks) >= 4
     assert chunks[1].startswith("<b>") and chunks[0].endswith("</b>")
@@ -33,13 +36,13 @@ def test_a_tag_open_at_a_break_is_closed_and_opened_again():
 
 def test_lines_are_kept_whole_when_they_fit():
     text = "\n".join(f"Dòng {i} &amp; <b>đậm</b>" for i in range(600))
-    chunks = split_text(text)
+    chunks = split_text(text, TEXT_LIMIT)
     well_formed(chunks)
     assert "\n".join(chunks) == text
 
 
 def test_short_texts_and_captions_are_unchanged():
-    assert split_text("a &amp; <b>b</b>") == ["a &amp; <b>b</b>"]
+    assert split_text("a &amp; <b>b</b>", TEXT_LIMIT) == ["a &amp; <b>b</b>"]
     caption = split_text(esc("&<>" * 500), 1024)[0]
     well_formed([caption], 1024)
 
