@@ -26,7 +26,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from sqlmodel import Session
 
-from bot.channels.base import ChannelLimits, limits_of
+from bot.limits import ChannelLimits, limits_of
 from bot.config import Settings
 from bot.messages import FileRef, Incoming, Option, OutFile, Reply, Response
 from bot.models import ChatIdentity, ConversationState, Person, Unit

@@ -2,9 +2,9 @@
 
 A channel is one module under `bot/channels/` that defines:
 
-- `LIMITS`: a `ChannelLimits` (text length, buttons or not, callback data size, caption
-  size, whether it carries documents); the core reads the limits of the channel a
-  message came from through `limits_of(name)`, never a platform's name;
+- `LIMITS`: a `ChannelLimits` (bot/limits.py: text length, buttons or not, callback data
+  size, caption size, whether it carries documents); the core reads the limits of the
+  channel a message came from through `bot.limits.limits_of(name)`, never a platform's name;
 - `configured(settings) -> bool`: whether its settings are present;
 - `build(settings, core, services) -> Channel`: the running channel.
 
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from bot.limits import FALLBACK, ChannelLimits, limits_of  # noqa: F401  (the contract's limits)
 from bot.messages import Incoming, Reply, Response, reply_from_json
 
 if TYPE_CHECKING:
@@ -35,23 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Core = Callable[[Incoming], Response]
-
-
-@dataclass(frozen=True)
-class ChannelLimits:
-    """What a platform accepts in one message."""
-
-    name: str
-    text_length: int  # characters of one text message
-    buttons: bool  # inline buttons; without them choices are a numbered list to type
-    callback_size: int | None  # bytes of button data (None: data never leaves the server)
-    caption_length: int  # characters of a file's caption (0: no captions)
-    documents: bool  # can send documents; otherwise files go as signed links
-
-
-# For a channel name with no module (tests that invent one): plain text, no buttons.
-FALLBACK = ChannelLimits(name="", text_length=4000, buttons=False, callback_size=None, caption_length=0,
-                         documents=False)
 
 
 def channel_modules() -> dict[str, ModuleType]:
@@ -82,27 +66,6 @@ def invite_links(settings: "Settings", code: str) -> list[str]:
         if link:
             links.append(link)
     return links
-
-
-_LIMITS_CACHE: dict[str, ChannelLimits] = {}
-
-
-def limits_of(channel: str) -> ChannelLimits:
-    """The limits of a channel by its name (the module bot/channels/<name>.py declares them)."""
-    cached = _LIMITS_CACHE.get(channel)
-    if cached is not None:
-        return cached
-    limits = FALLBACK
-    if channel.isidentifier():
-        try:
-            module = importlib.import_module(f"bot.channels.{channel}")
-            declared = getattr(module, "LIMITS", None)
-            if isinstance(declared, ChannelLimits):
-                limits = declared
-        except ImportError:
-            pass
-    _LIMITS_CACHE[channel] = limits
-    return limits
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from bot.clock import LOCAL_TZ, to_local, to_utc
 from bot.i18n import _, ngettext, use_language
-from bot.channels.base import limits_of
+from bot.limits import limits_of
 from bot.messages import Option, Reply, esc, reply_to_json
 from bot.models import ChatIdentity, Level, Outbox, Person, Role, Round, Submission, Unit
 from bot.services import outbox, registry

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from bot.channels.base import limits_of
+from bot.limits import limits_of
 from bot.i18n import use_language
 from bot.messages import Reply, reply_to_json
 from bot.models import Notice, NoticeDelivery, Outbox, OutboxStatus, Person
