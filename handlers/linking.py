@@ -4,12 +4,12 @@
 `/lienket <code>` (or just the code) on the other channel binds that account to the same
 person — same unit, role and report drafts (drafts belong to the unit, so a report
 started on one channel continues on the other). Pushes go to one chat per person: the
-one chosen with /kenh, else the one used last (bot/services/registry.push_identities).
+one they wrote from last (bot/services/registry.push_identities); /kenh says so, and
+makes the chat it is typed in that one.
 """
 
 from __future__ import annotations
 
-from bot.clock import to_utc
 from bot.i18n import _
 from bot.messages import esc
 from bot.services import registry
@@ -35,8 +35,5 @@ def cmd_link(ctx: Ctx, args: str) -> None:
 
 
 def cmd_push_here(ctx: Ctx, args: str) -> None:
-    """/kenh: send reminders and notices to this chat from now on."""
-    data = dict(ctx.state.data)
-    data[registry.PUSH_HERE] = to_utc(ctx.now).isoformat()
-    ctx.state.data = data
+    """/kenh: send reminders and notices to this chat (the chat written from last gets them)."""
     ctx.say(_("From now on, reminders and notices come to this chat."))

@@ -172,7 +172,6 @@ def redeem_invite(
 
 LINK_PREFIX = "link:"
 LINK_VALID = timedelta(minutes=30)
-PUSH_HERE = "_push_here"  # conversation-state key: when the person chose this chat for pushes
 
 
 def create_link_code(session: Session, person: Person, now: datetime | None = None) -> Invite:
@@ -195,8 +194,8 @@ def linked_person(session: Session, invite: Invite) -> Person | None:
 
 
 def push_identities(session: Session, person_ids: list[int]) -> dict[int, ChatIdentity]:
-    """The one chat account each person gets pushes on: reachable first, then the chat they chose
-    (/kenh), then the one they used last."""
+    """The one chat account each person gets pushes on: a reachable one, then the one they wrote
+    from last (/kenh says so in that chat), then the oldest (notices' recipients_select agrees)."""
     from bot.models import ConversationState
 
     idents: list[ChatIdentity] = []
@@ -214,9 +213,8 @@ def push_identities(session: Session, person_ids: list[int]) -> dict[int, ChatId
     best: dict[int, tuple[tuple, ChatIdentity]] = {}
     for ident in idents:
         state = states.get((ident.channel, ident.external_id))
-        chosen = str((state.data or {}).get(PUSH_HERE, "")) if state is not None else ""
         used = state.updated_at.isoformat() if state is not None and state.updated_at else ""
-        rank = (ident.reachable, chosen, used, -ident.id)
+        rank = (ident.reachable, used, -ident.id)
         current = best.get(ident.person_id)
         if current is None or rank > current[0]:
             best[ident.person_id] = (rank, ident)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import _
 from bot.messages import esc
-from bot.models import ChatIdentity, Level, Person, Role, Unit
+from bot.models import ChatIdentity, ConversationState, Level, Person, Role, Unit
 from bot.services import registry
 from bot.services.notices.common import AudienceKind, SECTOR_LABELS, chunks, sector_label
 
@@ -159,9 +159,13 @@ def recipients_select(sender: Person, audience: dict) -> Select | None:
         where, roles = [func.upper(Unit.code).in_(codes)], (Role.CHAIR, Role.OFFICER)
     else:
         return None
+    # the chat pushes go to (as registry.push_identities): a reachable one, the one used last
+    last_used = (sa_select(func.max(ConversationState.updated_at))
+                 .where(ConversationState.channel == ChatIdentity.channel,
+                        ConversationState.external_id == ChatIdentity.external_id)
+                 .correlate(ChatIdentity).scalar_subquery())
     best = (sa_select(ChatIdentity.id).where(ChatIdentity.person_id == Person.id)
-            .order_by(col(ChatIdentity.reachable).desc(), (ChatIdentity.channel == "telegram").desc(),
-                      col(ChatIdentity.id))
+            .order_by(col(ChatIdentity.reachable).desc(), last_used.desc().nulls_last(), col(ChatIdentity.id))
             .limit(1).correlate(Person).scalar_subquery())
     return (sa_select(Person.id, Person.language, ChatIdentity.channel, ChatIdentity.chat_id,
                       ChatIdentity.reachable)

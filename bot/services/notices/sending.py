@@ -104,7 +104,7 @@ def start_queuing(session: Session, notice_id: int, sender: Person, *, total: in
         notice.progress_text = text
         outbox.enqueue(session, [outbox.Push(
             key=progress_push_key(notice.id), kind="notice_progress", person_id=sender.id, channel=progress_to[0],
-            chat_id=progress_to[1], payload={"text": text}, not_before=now)])
+            chat_id=progress_to[1], payload=reply_to_json(Reply(text=text)), not_before=now)])
     session.add(notice)
     audit.record(session, "notice.send", entity="notice", entity_id=notice.id, person_id=sender.id, actor=actor,
                  detail={"reference": notice.reference, "audience": notice.audience,
@@ -136,15 +136,16 @@ def fill_chunk(session: Session, notice_id: int, size: int = FILL_CHUNK) -> bool
         return True
     when = sending_time(notice, notice.queued_at or notice.created_at)
     unit_name = sender_unit_name(session, notice)
-    rendered: dict[str | None, dict] = {}
+    rendered: dict[tuple[str | None, bool], dict] = {}
     pushes = []
     for person_id, lang, channel, chat_id, reachable in rows:
         if not (channel is not None and reachable):
             continue
-        if lang not in rendered:
-            rendered[lang] = render(notice, unit_name, when, lang)
+        look = (lang, limits_of(channel).buttons)
+        if look not in rendered:
+            rendered[look] = render(notice, unit_name, when, lang, buttons=look[1])
         pushes.append(outbox.Push(key=f"ntc|{notice_id}|{person_id}", kind="notice", person_id=person_id,
-                                  channel=channel, chat_id=chat_id, payload=rendered[lang], not_before=when))
+                                  channel=channel, chat_id=chat_id, payload=rendered[look], not_before=when))
     _insert_pushes(session, pushes)
     outbox_ids = _outbox_ids(session, [p.key for p in pushes])
     session.connection().execute(insert(NoticeDelivery), [
