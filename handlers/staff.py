@@ -123,7 +123,7 @@ def _by_name(ctx: Ctx, text: str, command: str) -> tuple[Round | None, Unit | No
         if len(candidates) > 1:
             prefix = f"/{command} {rnd.code} " if rnd is not None else f"/{command} "
             options = [[Option(u.name, prefix + u.code)] for u in candidates[:8]
-                       if len((prefix + u.code).encode()) <= CALLBACK_LIMIT]
+                       if ctx.fits_callback(prefix + u.code)]
             ctx.say(_("Which unit do you mean?"), options)
             return _ANSWERED
         unit = candidates[0]
@@ -338,11 +338,11 @@ def _choices(ctx: Ctx, req: Request, roll: RoundRollup) -> list[list[Option]]:
                               .order_by(col(Round.deadline_at).desc()).limit(4)).all()
     rows: list[list[Option]] = []
     row = [Option(r.title, f"/tonghop {r.code} {req.unit.code}") for r in rounds
-           if len(f"/tonghop {r.code} {req.unit.code}".encode()) <= CALLBACK_LIMIT]
+           if ctx.fits_callback(f"/tonghop {r.code} {req.unit.code}")]
     rows += [row[i:i + 2] for i in range(0, len(row), 2)]
     scopes = [Option(short_name(u.name), f"/tonghop {req.round.code} {u.code}") for u in roll.groups.values()
               if u.level != Level.GRASSROOTS and u.id != req.unit.id
-              and len(f"/tonghop {req.round.code} {u.code}".encode()) <= CALLBACK_LIMIT][:8]
+              and ctx.fits_callback(f"/tonghop {req.round.code} {u.code}")][:8]
     rows += [scopes[i:i + 2] for i in range(0, len(scopes), 2)]
     return rows
 
