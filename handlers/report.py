@@ -364,7 +364,7 @@ def send(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
         _("Time: {time}").format(time=format_datetime(ctx.now)),
     ]
     if receipt.corrected:
-        lines.append(_("Revision {n}; {changed} figure(s) changed.").format(n=sub.revision, changed=receipt.changed))
+        lines.append(_("Revision {n}; {changed} figure(s) changed.").format(n=sub.revision - 1, changed=receipt.changed))  # the first correction is revision 2 of the report
     if sub.late:
         lines.append(_("Submitted after the deadline ({date}); it is recorded as late.").format(
             date=format_date(rnd.deadline_at)))

@@ -192,7 +192,7 @@ def test_correction_keeps_history_and_lock_refuses(chat, demo_engine):
     chat.press("Đoàn viên kết nạp mới")
     chat.send("20")
     chat.press("Gửi")
-    assert "Đã nhận bản sửa" in chat.text and "Lần sửa thứ 2; 1 số liệu thay đổi" in chat.text
+    assert "Đã nhận bản sửa" in chat.text and "Lần sửa thứ 1; 1 số liệu thay đổi" in chat.text
     assert revisions(demo_engine, TEST_ROUND, "TD_001", "DV_MOI") == [(1, None, 12), (2, 12, 20)]
     assert submitted(demo_engine, TEST_ROUND, "TD_001")["DV_MOI"] == 20
 
