@@ -63,8 +63,12 @@ class Inbound:
             return [Job(r.id, r.chat_id, r.payload) for r in rows if r.id is not None]
 
     def _open(self) -> list[Job]:
+        try:
+            with session_scope(self.engine) as session:
+                inbox.prune(session, utcnow())
+        except Exception as exc:  # housekeeping only: try again at the next start
+            log.warning("could not prune the inbox: %s", exc)
         with session_scope(self.engine) as session:
-            inbox.prune(session, utcnow())
             return [Job(r.id, r.chat_id, r.payload, r.reply if r.handled_at is not None else None)
                     for r in inbox.open_rows(session, self.channel) if r.id is not None]
 

@@ -220,7 +220,7 @@ async def paced(pacer: Pacer, call: Callable[[], Awaitable[Any]], give_up: float
     started = time.monotonic()
     delay = 0.5
     while True:
-        await pacer.pace()
+        await pacer.pace_reply()
         try:
             return await call()
         except RetryAfter as exc:
@@ -498,7 +498,7 @@ class TelegramChannel(Channel):
             return
         self._cleared[incoming.chat_id] = message.message_id
         try:
-            await self.pacer.pace()
+            await self.pacer.pace_reply()
             await bot.edit_message_reply_markup(incoming.chat_id, message.message_id, reply_markup=None)
         except TelegramError:
             pass
@@ -664,6 +664,21 @@ class TelegramChannel(Channel):
                 pass
             delay = min(delay * 2, 30.0)
 
+    async def _resume(self, stop: asyncio.Event) -> None:
+        """Queue what the inbox still holds; a locked database is waited out, not fatal."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                await self.inbound.resume()
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. "database is locked" by a long import
+                log.warning("could not read the inbox (%s); trying again in %.1fs", exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+            delay = min(delay * 2, 10.0)
+
     async def main(self) -> None:
         """Start, resume what the inbox holds, poll until SIGINT/SIGTERM, shut down."""
         stop = self._stop = asyncio.Event()
@@ -681,7 +696,7 @@ class TelegramChannel(Channel):
             except TelegramError as exc:
                 log.warning("could not remove a webhook: %s", exc)
             await self._post_init(self.application)
-            await self.inbound.resume()
+            await self._resume(stop)
             await self.poll(stop)
         finally:
             await self.inbound.join(timeout=5)
