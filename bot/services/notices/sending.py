@@ -32,19 +32,27 @@ class Queued:
     when: datetime
 
 
-def queue(session: Session, notice_id: int, sender: Person, recipients: list[Recipient], *,
-          progress_to: tuple[str, str] | None, now: datetime, actor: str = "") -> Queued | None:
-    """Flip the draft to queued and enqueue everything, once; None if it was not a draft any more."""
+def _leave_draft(session: Session, notice_id: int, sender: Person, status: str, now: datetime) -> Notice | None:
+    """Move the sender's draft to `status` exactly once (a second press finds it gone): the notice, or None."""
     flipped = session.execute(
         update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.DRAFT,
                              Notice.sender_person_id == sender.id)
-        .values(status=NoticeStatus.QUEUED, queued_at=now)
+        .values(status=status, queued_at=now)
     ).rowcount
     if flipped != 1:
         return None
     notice = session.get(Notice, notice_id)
-    assert notice is not None
-    session.refresh(notice)
+    if notice is not None:
+        session.refresh(notice)
+    return notice
+
+
+def queue(session: Session, notice_id: int, sender: Person, recipients: list[Recipient], *,
+          progress_to: tuple[str, str] | None, now: datetime, actor: str = "") -> Queued | None:
+    """Flip the draft to queued and enqueue everything, once; None if it was not a draft any more."""
+    notice = _leave_draft(session, notice_id, sender, NoticeStatus.QUEUED, now)
+    if notice is None:
+        return None
     when = sending_time(notice, now)
     unit_name = sender_unit_name(session, notice)
     reachable = [r for r in recipients if r.reachable]
@@ -87,16 +95,9 @@ def start_queuing(session: Session, notice_id: int, sender: Person, *, total: in
                   progress_to: tuple[str, str] | None, now: datetime, actor: str = "") -> Queued | None:
     """"Gửi" on a large notice: mark it queuing and queue only the progress message (a few statements);
     `fill_chunk`, called by a background job, queues the recipients. None if it was not a draft any more."""
-    flipped = session.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.DRAFT,
-                             Notice.sender_person_id == sender.id)
-        .values(status=NoticeStatus.QUEUING, queued_at=now)
-    ).rowcount
-    if flipped != 1:
+    notice = _leave_draft(session, notice_id, sender, NoticeStatus.QUEUING, now)
+    if notice is None:
         return None
-    notice = session.get(Notice, notice_id)
-    assert notice is not None
-    session.refresh(notice)
     when = sending_time(notice, now)
     if progress_to is not None:
         with use_language(sender.language):
