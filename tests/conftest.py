@@ -12,10 +12,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+# pytest caches the assertion-rewritten test modules as bytecode; with PYTHONDONTWRITEBYTECODE
+# set (as on these machines) it rewrites ~170 modules on every run, ~5 s per process.
+sys.dont_write_bytecode = False
 
 from bot.config import Settings
 from bot.db import make_engine, session_scope, upgrade

@@ -16,7 +16,7 @@ import pytest
 from bot.clock import utcnow
 from bot.db import make_engine, upgrade
 from bot.models import OutboxStatus
-from cli_runner import congdoan
+from bot.cli import main
 from outbox_support import push, row, telegram_deliver, wait_for
 from scheduler.sender import OutboxSender
 from standin import FakeTelegram
@@ -26,9 +26,9 @@ CHAT = 700_001
 
 @pytest.fixture
 def quick_engine(db_url):
-    """The database with a busy timeout of 0,3 s, so a lock held for 2 s outlasts it."""
+    """The database with a busy timeout of 0,15 s, so a lock held for 1 s outlasts it."""
     upgrade(db_url)
-    engine = make_engine(db_url, busy_timeout=0.3)
+    engine = make_engine(db_url, busy_timeout=0.15)
     yield engine
     engine.dispose()
 
@@ -42,7 +42,7 @@ def write_lock(db_url: str) -> sqlite3.Connection:
 
 @pytest.mark.asyncio
 async def test_a_write_lock_longer_than_the_busy_timeout_delays_pushes_but_never_stops_the_sender(
-        quick_engine, db_url):
+        quick_engine, db_url, capsys, monkeypatch):
     with FakeTelegram() as fake:
         user = fake.user(CHAT, started=True)
         async with telegram_deliver(fake) as deliver:
@@ -51,7 +51,7 @@ async def test_a_write_lock_longer_than_the_busy_timeout_delays_pushes_but_never
             lock = write_lock(db_url)  # taken before the sender starts, held while the push is due
             task = asyncio.create_task(sender.run())
             try:
-                await asyncio.sleep(2.0)  # several busy timeouts
+                await asyncio.sleep(1.0)  # several busy timeouts
                 assert user.messages() == []
                 assert not task.done(), task.exception() if task.done() else None
                 lock.execute("COMMIT")
@@ -66,7 +66,12 @@ async def test_a_write_lock_longer_than_the_busy_timeout_delays_pushes_but_never
                 await asyncio.wait_for(task, 10)
                 lock.close()
     assert [m.text for m in user.messages()] == ["Nhắc việc 1", "Nhắc việc 2"]
-    out = congdoan(db_url, "outbox").stdout
+    # `congdoan outbox`, run in-process (the console script itself is exercised by the e2e tests)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    capsys.readouterr()
+    assert main(["outbox"]) == 0
+    out = capsys.readouterr().out
     assert "2 đã gửi" in out, out
     assert "Lần gửi thành công gần nhất: " in out and "chưa có" not in out, out
     assert "Lỗi gần nhất" in out and "database is locked" in out, out
@@ -85,7 +90,7 @@ async def test_a_lock_during_the_send_keeps_the_outcome_and_sends_once(quick_eng
                 await wait_for(lambda: row(quick_engine, row_id).status == OutboxStatus.SENDING, what="the claim")
                 lock = write_lock(db_url)
                 await wait_for(lambda: len(user.messages()) == 1, what="the push")
-                await asyncio.sleep(1.5)  # the mark cannot be written meanwhile
+                await asyncio.sleep(0.8)  # several busy timeouts: the mark cannot be written meanwhile
                 assert row(quick_engine, row_id).status == OutboxStatus.SENDING
                 lock.execute("COMMIT")
                 lock.close()
@@ -109,12 +114,12 @@ async def test_an_outage_of_502s_delays_pushes_and_403_400_stay_permanent(engine
         veteran = push(engine, "veteran", CHAT, "Nhắc lần 1", attempts=8,
                        created_at=utcnow() - timedelta(hours=3))
         fresh = [push(engine, f"fresh{n}", CHAT + n, f"Thông báo {n}") for n in (1, 2)]
-        fake.fail_for("sendMessage", 4.0, 502, "Bad Gateway")
+        fake.fail_for("sendMessage", 2.0, 502, "Bad Gateway")
         async with telegram_deliver(fake) as deliver:
             sender = OutboxSender(engine, deliver, idle_poll=0.05, max_backoff=1.0)
             task = asyncio.create_task(sender.run())
             try:
-                await asyncio.sleep(2.5)
+                await asyncio.sleep(1.2)  # inside the outage
                 assert all(u.messages() == [] for u in users)
                 await wait_for(lambda: all(len(u.messages()) == 1 for u in users), timeout=20, what="every push")
                 # after the outage: 403 (blocked) and 400 fail at once, without a second try
