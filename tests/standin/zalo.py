@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import select
+import socket
 import threading
 import time
 import urllib.error
@@ -171,6 +173,7 @@ class FakeZalo:
         self._webhook_secret = ""
         self._failures: list[_Failure] = []
         self._ids = itertools.count(1)
+        self._connection = threading.local()  # the socket of the request being handled, per thread
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         if autostart:
@@ -336,10 +339,13 @@ class FakeZalo:
             raise ZaloError(409, "getUpdates cannot be used while a webhook is set")
         timeout = min(float(params.get("timeout") or 0), 30.0)
         deadline = time.monotonic() + timeout
+        connection = getattr(self._connection, "socket", None)
         with self._cond:
-            while not self._queue:
+            while not self._queue or _peer_closed(connection):
                 left = deadline - time.monotonic()
-                if left <= 0 or self._server is None:
+                if left <= 0 or self._server is None or _peer_closed(connection):
+                    # like the platform, an event is not handed to a poller that has gone away
+                    # (a killed bot): it waits for the next getUpdates
                     raise ZaloError(408, "Request timeout")
                 self._cond.wait(min(left, 0.5))
             return self._queue.pop(0)
@@ -401,6 +407,17 @@ class _Server(ThreadingHTTPServer):
     fake: FakeZalo
 
 
+def _peer_closed(connection: socket.socket | None) -> bool:
+    """The client closed its end (its process died): readable, and a peek reads nothing."""
+    if connection is None:
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -433,6 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
                 params = json.loads(body)
             except ValueError:
                 return self._reply(400, {"ok": False, "error_code": 400, "description": "bad JSON"})
+        fake._connection.socket = self.connection
         status, answer = fake._handle(token, method, params if isinstance(params, dict) else {})
         self._reply(status, answer)
 
