@@ -105,3 +105,4 @@ def pg_url() -> Iterator[str]:
 
 from pg_databases import fresh_pg_database, postgres_url  # noqa: E402,F401
 from standin_fixtures import bot, demo_db, fake  # noqa: E402,F401  (end-to-end fixtures)
+from browser import browser, browser_page  # noqa: E402,F401  (headless Chromium)
