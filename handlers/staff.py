@@ -15,8 +15,10 @@ Who sees what:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -300,9 +302,55 @@ def indicator_line(result: IndicatorResult, single_unit: bool, today: date | Non
     return lines
 
 
+# --------------------------------------------------------------------------- which tree
+
+# words asking for today's tree instead of the one the round's period had ("/tonghop 2025-Q2 hiện tại")
+CURRENT_TREE_WORDS = (("co", "cau", "hien", "tai"), ("co", "cau", "hien", "nay"), ("hien", "tai"), ("hien", "nay"),
+                      ("current",))
+
+
+def _strip_current_tree_words(args: str) -> tuple[str, bool]:
+    tokens = args.split()
+    folded = [fold(t) for t in tokens]
+    for words in CURRENT_TREE_WORDS:
+        n = len(words)
+        for i in range(len(tokens) - n + 1):
+            if tuple(folded[i:i + n]) == words:
+                return " ".join(tokens[:i] + tokens[i + n:]), True
+    return args, False
+
+
+def follows_tree_choice(command: Callable[[Ctx, str], None]) -> Callable[[Ctx, str], None]:
+    """A staff command whose figures follow the tree of the round's period, or today's tree when
+    the arguments say "hiện tại"."""
+
+    @functools.wraps(command)
+    def run(ctx: Ctx, args: str) -> None:
+        rest, current = _strip_current_tree_words(args)
+        if not current:
+            return command(ctx, args)
+        with rollup.current_tree():
+            return command(ctx, rest)
+
+    return run
+
+
+def tree_lines(req: Request, roll: RoundRollup, command: str) -> list[str]:
+    """Which tree the figures follow, when the organisation has changed since the round's period."""
+    if roll.tree_day is not None:
+        return ["", _("<i>Units are counted where they were on {date}; the organisation has changed since. "
+                      "For today's structure: /{command} {round} {unit} hiện tại</i>").format(
+            date=format_date(roll.tree_day), command=command, round=esc(req.round.code), unit=esc(req.unit.code))]
+    if roll.tree_changed:
+        return ["", _("<i>Units are counted where they are today, not where they were in {title}.</i>").format(
+            title=esc(req.round.title))]
+    return []
+
+
 # --------------------------------------------------------------------------- commands
 
 
+@follows_tree_choice
 def cmd_summary(ctx: Ctx, args: str) -> None:
     """/tonghop [round] [unit]: completeness, then each indicator rolled up against its target."""
     req = parse_request(ctx, args, command="tonghop")
@@ -319,6 +367,7 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
         if result.expected:  # indicators that apply to no unit here (their level or sector) are left out
             lines += indicator_line(result, single, local_today(ctx.now), ctx.settings.min_coverage)
     lines += outlier_lines(ctx, req, roll)
+    lines += tree_lines(req, roll, "tonghop")
     if not single:
         lines += ["", _("<i>Units without figures are counted as missing, not as zero; percentages are ratios of sums.</i>")]
     options: list[list[Option]] = []
@@ -347,6 +396,7 @@ def _choices(ctx: Ctx, req: Request, roll: RoundRollup) -> list[list[Option]]:
     return rows
 
 
+@follows_tree_choice
 def cmd_ranking(ctx: Ctx, args: str) -> None:
     """/xephang [round] [unit]: rank the upper-level unions (or the CĐCS of a union) by score."""
     req = parse_request(ctx, args, command="xephang")
@@ -415,6 +465,7 @@ def _entry_lines(entry: scoring.Entry, number: dict[str, int], *, detail: bool, 
     return lines
 
 
+@follows_tree_choice
 def cmd_export(ctx: Ctx, args: str) -> None:
     """/xuatexcel [round] [unit]: send the round's Excel workbook."""
     if _is_chair(ctx):
@@ -431,6 +482,7 @@ def cmd_export(ctx: Ctx, args: str) -> None:
     ctx.say("", file=OutFile(file_name=name, content=content, kind="document", caption=caption))
 
 
+@follows_tree_choice
 def cmd_chart(ctx: Ctx, args: str) -> None:
     """/bieudo [round] [unit] [indicator codes]: send a chart of completeness and progress against targets."""
     if _is_chair(ctx):

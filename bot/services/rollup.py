@@ -47,6 +47,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -71,7 +74,7 @@ from bot.models import (
     Target,
     Unit,
 )
-from bot.services import figures, registry
+from bot.services import figures, registry, tree
 from bot.services.figures import NO_SECTOR, PERCENT_ROLLUPS, TargetSet, Window, attainment
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,8 @@ ON_TIME, LATE, MISSING = "on_time", "late", "missing"
 GROUP_BY_CHILD = "child"  # groups are the children of the root (upper-level unions of a province)
 GROUP_BY_UNIT = "unit"  # every expected unit is its own group (per-unit sheets, rankings of CĐCS)
 MAX_DEPTH = 12  # guards the recursive walk against a cycle in parent links
+CURRENT_TREE, PERIOD_TREE = "current", "period"  # which tree a past round's figures follow
+_tree_choice: ContextVar[str] = ContextVar("rollup_tree", default=PERIOD_TREE)
 
 _unit = Unit.__table__
 _sub = Submission.__table__
@@ -246,6 +251,8 @@ class RoundRollup:
     indicators: list[IndicatorResult]
     targets_by_holder: dict[int, dict[int, TargetSet]] = field(default_factory=dict)  # unit → indicator → targets
     chain: dict[int, list[int]] = field(default_factory=dict)  # group → holders to look targets up in
+    tree_day: date | None = None  # the figures follow the tree of this day (None: today's)
+    tree_changed: bool = False  # the tree has changed since the round's period (either way)
 
     def indicator(self, code: str) -> IndicatorResult:
         for result in self.indicators:
@@ -261,56 +268,87 @@ class RoundRollup:
 # --------------------------------------------------------------------------- SQL building blocks
 
 
-def scope_tree(session: Session, rnd: Round, root_id: int | None):  # type: ignore[no-untyped-def]
+def tree_day(session: Session, rnd: Round | "Ask") -> date | None:
+    """The day whose tree a round's figures follow: the last day of its period when the tree has
+    changed since (figures stay where they were reported), else None (today's tree, the same).
+    Inside ``current_tree()`` always None."""
+    if _tree_choice.get() == CURRENT_TREE or getattr(rnd, "period_id", None) is None:
+        return None
+    period = session.get(Period, rnd.period_id)
+    if period is None or not tree.changed_since(session, period.ends_on):
+        return None
+    return period.ends_on
+
+
+@contextmanager
+def current_tree() -> Iterator[None]:
+    """Roll up by today's tree, also for past periods (staff's "cơ cấu hiện tại" choice)."""
+    token = _tree_choice.set(CURRENT_TREE)
+    try:
+        yield
+    finally:
+        _tree_choice.reset(token)
+
+
+def _units(session: Session, rnd: Round | "Ask"):  # type: ignore[no-untyped-def]
+    day = tree_day(session, rnd)
+    return _unit if day is None else tree.units_on(day)
+
+
+def scope_tree(session: Session, rnd: Round, root_id: int | None, units=None):  # type: ignore[no-untyped-def]
     """Recursive CTE (unit_id, group_id, depth, inside) of the units under the root.
 
     ``group_id`` is the child of the root a unit lies under (the root itself is its own
     group); for the national view (root None) every root is a group. ``inside`` is 1 when
     the unit lies under one of the round's ``audience.under`` units (or there are none).
+    ``units`` is the unit table to walk (default: as it was at the end of the round's period).
     """
+    units = _units(session, rnd) if units is None else units
     under = [str(c) for c in (rnd.audience or {}).get("under") or []]
     one, zero = literal_column("1"), literal_column("0")
     if root_id is None:
-        inside0 = case((_unit.c.code.in_(under), one), else_=zero) if under else one
-        anchor = select(_unit.c.id.label("unit_id"), _unit.c.id.label("group_id"), zero.label("depth"),
-                        inside0.label("inside")).where(_unit.c.parent_id.is_(None))
+        inside0 = case((units.c.code.in_(under), one), else_=zero) if under else one
+        anchor = select(units.c.id.label("unit_id"), units.c.id.label("group_id"), zero.label("depth"),
+                        inside0.label("inside")).where(units.c.parent_id.is_(None))
     else:
         root = session.get(Unit, root_id)
         if root is None:
             raise ValueError(f"no unit {root_id}")
         codes = {root.code} | {a.code for a in registry.ancestors(session, root)}
         inside0 = one if (not under or codes.intersection(under)) else zero
-        anchor = select(_unit.c.id.label("unit_id"), _unit.c.id.label("group_id"), zero.label("depth"),
-                        inside0.label("inside")).where(_unit.c.id == root_id)
-    tree = anchor.cte("scope_tree", recursive=True)
-    child = _unit.alias("child")
+        anchor = select(units.c.id.label("unit_id"), units.c.id.label("group_id"), zero.label("depth"),
+                        inside0.label("inside")).where(units.c.id == root_id)
+    walk = anchor.cte("scope_tree", recursive=True)
+    child = units.alias("child")
     if root_id is None:
-        group = tree.c.group_id
+        group = walk.c.group_id
     else:
-        group = case((tree.c.depth == 0, child.c.id), else_=tree.c.group_id)
-    inside = case((or_(tree.c.inside == 1, child.c.code.in_(under)), one), else_=zero) if under else tree.c.inside
-    step = (select(child.c.id, group, tree.c.depth + 1, inside)
-            .select_from(child.join(tree, child.c.parent_id == tree.c.unit_id))
-            .where(tree.c.depth < MAX_DEPTH))
-    return tree.union_all(step)
+        group = case((walk.c.depth == 0, child.c.id), else_=walk.c.group_id)
+    inside = case((or_(walk.c.inside == 1, child.c.code.in_(under)), one), else_=zero) if under else walk.c.inside
+    step = (select(child.c.id, group, walk.c.depth + 1, inside)
+            .select_from(child.join(walk, child.c.parent_id == walk.c.unit_id))
+            .where(walk.c.depth < MAX_DEPTH))
+    return walk.union_all(step)
 
 
 def expected_units(session: Session, rnd: Round, root_id: int | None):  # type: ignore[no-untyped-def]
-    """Subquery (unit_id, group_id, level, sector) of the units asked to report in the round."""
+    """Subquery (unit_id, group_id, level, sector) of the units asked to report in the round,
+    in the tree (and with the units' activity) of the end of its period."""
     audience = rnd.audience or {}
     levels = list(audience.get("levels") or [Level.GRASSROOTS.value])
     sectors = list(audience.get("sectors") or [])
-    tree = scope_tree(session, rnd, root_id)
-    conditions = [tree.c.inside == 1, _unit.c.active == literal(True), _unit.c.level.in_(levels)]
+    units = _units(session, rnd)
+    walk = scope_tree(session, rnd, root_id, units)
+    conditions = [walk.c.inside == 1, units.c.active == literal(True), units.c.level.in_(levels)]
     if sectors:
-        conditions.append(_unit.c.sector.in_(sectors))
+        conditions.append(units.c.sector.in_(sectors))
     # A LIMIT no smaller than the whole unit table changes no result but gives the planner a
     # bound: without one SQLite guesses the recursive CTE is huge and builds Bloom filters by
     # scanning all of submission and submission_value (hundreds of ms on a national database).
     bound = session.execute(select(func.max(_unit.c.id))).scalar() or 1
-    return (select(tree.c.unit_id, tree.c.group_id, _unit.c.level,
-                   func.coalesce(_unit.c.sector, NO_SECTOR).label("sector"))
-            .select_from(tree.join(_unit, _unit.c.id == tree.c.unit_id))
+    return (select(walk.c.unit_id, walk.c.group_id, units.c.level,
+                   func.coalesce(units.c.sector, NO_SECTOR).label("sector"))
+            .select_from(walk.join(units, units.c.id == walk.c.unit_id))
             .where(*conditions).limit(literal_column(str(int(bound))))).subquery("expected")
 
 
@@ -742,9 +780,12 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
 
     groups = _group_units(session, list(by_group))
     chain = {gid: list(dict.fromkeys([gid, *_between(session, gid, root, group_by), *holders])) for gid in groups}
+    day = tree_day(session, rnd)
+    changed = day is not None or (rnd.id is not None and tree.changed_since(session, period.ends_on))
     return RoundRollup(round=rnd, period=period, root=root, group_by=group_by, groups=groups,
                        completeness=completeness, completeness_by_group={g: by_group[g] for g in groups},
-                       indicators=results, targets_by_holder=dict(targets), chain=chain)
+                       indicators=results, targets_by_holder=dict(targets), chain=chain,
+                       tree_day=day, tree_changed=changed)
 
 
 def resolve_chain_targets(indicators: list[Indicator], holders: list[int],

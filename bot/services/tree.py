@@ -63,3 +63,44 @@ def tree_on(session: Session, day: date) -> TreeOnDay:
         elif event.kind == "reactivated":
             active[event.unit_id] = False
     return TreeOnDay(parent=parent, active=active)
+
+
+def changed_since(session: Session, day: date) -> bool:
+    """Whether any move, merge or closure took effect after `day` (then that day's tree differs)."""
+    cutoff = local_day_start(day + timedelta(days=1))
+    return session.exec(select(UnitEvent.id).where(UnitEvent.at >= cutoff,
+                                                   col(UnitEvent.kind).in_(TREE_KINDS)).limit(1)).first() is not None
+
+
+TREE_KINDS = ("moved", "merged", "closed", "deactivated", "reactivated")
+_ACTIVITY_KINDS = ("merged", "closed", "deactivated", "reactivated")
+
+
+def units_on(day: date):  # type: ignore[no-untyped-def]
+    """SQL: the `unit` table as it was on `day` — same columns, with the parent and the
+    activity of that day (the first change after the day tells what it undid).
+
+    The SQL counterpart of `tree_on`, for the roll-ups' recursive walk of a past period.
+    """
+    from sqlalchemy import and_, case, func, literal
+    from sqlalchemy import select as sa_select
+
+    unit, event = Unit.__table__, UnitEvent.__table__
+    cutoff = local_day_start(day + timedelta(days=1))
+
+    def first_after(kinds: tuple[str, ...], name: str):  # type: ignore[no-untyped-def]
+        order = func.row_number().over(partition_by=event.c.unit_id, order_by=(event.c.at, event.c.id))
+        ranked = (sa_select(event.c.unit_id, event.c.kind, event.c.old_parent_id, order.label("rn"))
+                  .where(event.c.at >= cutoff, event.c.kind.in_(kinds)).subquery(f"{name}_ranked"))
+        return sa_select(ranked.c.unit_id, ranked.c.kind, ranked.c.old_parent_id).where(ranked.c.rn == 1).subquery(name)
+
+    moved = first_after(("moved",), "moved_after")
+    activity = first_after(_ACTIVITY_KINDS, "activity_after")
+    parent = case((moved.c.unit_id.is_not(None), moved.c.old_parent_id), else_=unit.c.parent_id)
+    active = case((activity.c.kind == "reactivated", literal(False)),
+                  (activity.c.kind.is_not(None), literal(True)), else_=unit.c.active)
+    columns = [c for c in unit.c if c.name not in ("parent_id", "active")]
+    return (sa_select(*columns, parent.label("parent_id"), active.label("active"))
+            .select_from(unit.outerjoin(moved, moved.c.unit_id == unit.c.id)
+                         .outerjoin(activity, activity.c.unit_id == unit.c.id))
+            .subquery("unit_then"))

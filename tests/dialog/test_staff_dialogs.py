@@ -131,3 +131,33 @@ def test_staff_and_officers_name_rounds_and_units_as_they_type_them(chat):
     assert "quý III/2026" in officer.text
     officer.send("/tonghop Tam Duong")  # not theirs
     assert "Bạn chỉ xem được số liệu của" in officer.text
+
+
+def test_a_past_round_follows_the_tree_of_its_period_and_says_so(chat, demo_engine):
+    from datetime import date
+
+    from bot.db import session_scope
+    from bot.services import restructure
+
+    staff = chat("LDLD_LC", Role.STAFF, "602")
+    staff.send("/tonghop 2026-Q2 LDLD_TP")
+    before = staff.text
+    assert "cơ cấu" not in before  # nothing has changed: nothing to say
+    actions = [restructure.Action("move", f"TP_{i:03d}", date(2026, 7, 1), to="LDLD_SH") for i in range(1, 11)]
+    with session_scope(demo_engine) as session:
+        restructure.apply(session, restructure.plan(session, actions, NOW), actor="test", now=NOW)
+
+    staff.send("/tonghop 2026-Q2 LDLD_TP")
+    past = staff.text
+    assert "Đơn vị được tính theo cơ cấu tổ chức ngày 30/06/2026" in past
+    assert "/tonghop 2026-Q2 LDLD_TP hiện tại" in past
+    figures_of = lambda text: [l for l in text.splitlines() if "đơn vị đã nộp" in l or "chỉ tiêu" in l]  # noqa: E731
+    assert figures_of(past) == figures_of(before)  # the same figures as before the move
+
+    staff.send("/tonghop 2026-Q2 LDLD_TP hiện tại")
+    today = staff.text
+    assert "theo cơ cấu hiện nay" in today
+    assert figures_of(today) != figures_of(before)
+
+    staff.send("/tonghop 2026-Q3 LDLD_TP")  # Q3 ended after the move: today's tree, nothing to say
+    assert "cơ cấu" not in staff.text
