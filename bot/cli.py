@@ -62,8 +62,27 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     with session_scope(engine) as session:
         summary = load_demo(session)
-    print(_("Demo data loaded: {summary}").format(summary=summary))
+    print(demo_summary_text(summary))
     return 0
+
+
+def demo_summary_text(summary) -> str:  # type: ignore[no-untyped-def]
+    """What `congdoan demo` holds and what this run changed, in words (not a Python object)."""
+    from bot.i18n import current_language
+    from bot.textvn import format_number
+
+    def n(value: int) -> str:
+        return format_number(value, locale=current_language())
+
+    held = _("Demo province: {units} units ({uppers} upper-level unions, {grassroots} CĐCS, {members} members), "
+             "{indicators} indicators, {targets} targets, {rounds} reporting rounds.").format(
+        units=n(summary.units), uppers=n(summary.upper_units), grassroots=n(summary.grassroots_units),
+        members=n(summary.members), indicators=n(summary.indicators), targets=n(summary.targets),
+        rounds=n(summary.rounds))
+    if not summary.changed:
+        return held + "\n" + _("Nothing changed: the demo data was already in place.")
+    return held + "\n" + _("This run: {created} new, {updated} updated, {unchanged} unchanged.").format(
+        created=n(summary.created), updated=n(summary.updated), unchanged=n(summary.unchanged))
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,8 +93,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
         return cmd_import_restructure(args, settings)
 
-    importer = {"units": imports.import_units, "targets": imports.import_targets,
-                "rounds": imports.import_rounds}[args.kind]
+    importer = {"indicators": imports.import_indicators, "units": imports.import_units,
+                "targets": imports.import_targets, "rounds": imports.import_rounds}[args.kind]
     path = Path(args.file)
     if not path.is_file():
         print(_("File not found: {path}").format(path=path), file=sys.stderr)
@@ -409,8 +428,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help=_("load the demo province (safe to run twice)"))
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("import", help=_("import units, targets or rounds from CSV or XLSX (all or nothing)"))
-    p.add_argument("kind", choices=["units", "targets", "rounds", "restructure"], help=_("what the file holds"))
+    p = sub.add_parser("import", help=_("import indicators, units, targets or rounds from CSV or XLSX "
+                                        "(all or nothing)"))
+    p.add_argument("kind", choices=["indicators", "units", "targets", "rounds", "restructure"],
+                   help=_("what the file holds"))
     p.add_argument("file", help=_("a .csv (UTF-8) or .xlsx file with a header row"))
     p.add_argument("--dry-run", action="store_true", help=_("restructure only: print what would change, write nothing"))
     p.set_defaults(func=cmd_import)

@@ -1,14 +1,15 @@
 """Demo data modelled on the Lai Châu provincial labour federation (LĐLĐ tỉnh Lai Châu).
 
 `load_demo(session)` builds a province with 8 upper-level unions and 300 grassroots
-unions (CĐCS), the indicator catalogue of the product card, periods of 2026 and
+unions (CĐCS), the indicator catalogue of examples/indicators.csv (the file a real
+province starts from, loaded with the same import), periods of 2026 and
 the 2023–2028 term, targets taken from the federation's 2023–2028 action
 programme, and five reporting rounds for 2026. Unit names are plausible but
 fictional; contacts and phone numbers are invented.
 
 It is idempotent by content: everything goes through the same upserts as the
-import files (units, targets, rounds) or compares field by field (indicators,
-periods), so a second run finds every row already in place and writes nothing.
+import files (indicators, units, targets, rounds) or compares field by field
+(periods), so a second run finds every row already in place and writes nothing.
 No people or invite codes are created here.
 """
 
@@ -18,16 +19,18 @@ import logging
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.models import Indicator, IndicatorKind, Level, Period, Rollup, Sector
+from bot.models import Level, Period, Sector
 from bot.demo_history import ensure_history
 from bot.services import audit
 from bot.services.imports import (
     ImportReport,
+    import_indicators,
     import_round_table,
     import_target_table,
     import_unit_table,
@@ -46,7 +49,6 @@ YEAR = 2026
 TERM = "2023-2028"
 PERIOD_CODES = ("2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-H1", "2026-H2", TERM)
 
-COUNT, MONEY, YESNO = IndicatorKind.COUNT, IndicatorKind.MONEY, IndicatorKind.YESNO
 GRASSROOTS, UPPER = Level.GRASSROOTS.value, Level.UPPER.value
 HCSN, DNNN, NGOAINN = Sector.HCSN.value, Sector.DNNN.value, Sector.NGOAINN.value
 
@@ -54,127 +56,27 @@ HCSN, DNNN, NGOAINN = Sector.HCSN.value, Sector.DNNN.value, Sector.NGOAINN.value
 # --------------------------------------------------------------------------- indicator catalogue
 
 
-@dataclass(frozen=True)
-class IndicatorSpec:
-    """One row of the indicator catalogue, field for field like bot.models.Indicator."""
-
-    code: str
-    name_vi: str
-    name_en: str
-    unit_vi: str
-    unit_en: str
-    kind: str
-    rollup: str
-    position: int
-    aliases: str = ""
-    denominator_code: str | None = None
-    min_value: float | None = 0.0
-    max_value: float | None = None
-    not_above_code: str | None = None
-    levels: str = GRASSROOTS
-    sectors: str = ""
-    required: bool = True
-
-    def as_fields(self) -> dict[str, Any]:
-        """The keyword arguments of an Indicator row."""
-        return asdict(self)
+CATALOGUE_FILE = Path(__file__).resolve().parents[1] / "examples" / "indicators.csv"
 
 
-def _yesno(code: str, name_vi: str, name_en: str, position: int, aliases: str, **kw: Any) -> IndicatorSpec:
-    return IndicatorSpec(code, name_vi, name_en, "có/không", "yes/no", YESNO, Rollup.SHARE_YES.value,
-                         position, aliases, min_value=0.0, max_value=1.0, **kw)
+def catalogue_path() -> Path:
+    """examples/indicators.csv of this checkout: the catalogue a real province starts from, and the demo's."""
+    return CATALOGUE_FILE
 
-
-INDICATORS: tuple[IndicatorSpec, ...] = (
-    IndicatorSpec("DV_TONG", "Tổng số đoàn viên", "Total union members", "người", "people", COUNT,
-                  Rollup.SNAPSHOT.value, 10,
-                  "đoàn viên; số đoàn viên; tổng đoàn viên; tổng số ĐV; ĐV"),
-    IndicatorSpec("DV_NU", "Đoàn viên nữ", "Female union members", "người", "people", COUNT,
-                  Rollup.SNAPSHOT.value, 20, "nữ đoàn viên; ĐV nữ; số đoàn viên nữ; đoàn viên là nữ",
-                  not_above_code="DV_TONG"),
-    IndicatorSpec("LD_TONG", "Tổng số CNVCLĐ", "Total workers (CNVCLĐ)", "người", "people", COUNT,
-                  Rollup.SNAPSHOT.value, 30,
-                  "CNVCLĐ; người lao động; NLĐ; lao động; tổng số lao động; công nhân viên chức lao động"),
-    IndicatorSpec("DV_MOI", "Đoàn viên kết nạp mới", "New members admitted", "người", "people", COUNT,
-                  Rollup.SUM.value, 40,
-                  "kết nạp đoàn viên; phát triển đoàn viên; ĐV mới; đoàn viên mới; kết nạp mới",
-                  not_above_code="DV_TONG"),
-    IndicatorSpec("CDCS_MOI", "CĐCS thành lập mới", "New grassroots unions founded", "đơn vị", "units",
-                  COUNT, Rollup.SUM.value, 50,
-                  "thành lập CĐCS; CĐCS mới; công đoàn cơ sở mới; thành lập công đoàn cơ sở",
-                  levels=UPPER),
-    IndicatorSpec("TT_CHINHSACH", "ĐV, NLĐ được tuyên truyền chủ trương, chính sách, pháp luật",
-                  "Members and workers reached by policy and law outreach", "người", "people", COUNT,
-                  Rollup.RATIO.value, 60,
-                  "tuyên truyền; tuyên truyền chính sách; phổ biến pháp luật; học tập nghị quyết; quán triệt",
-                  denominator_code="LD_TONG", not_above_code="LD_TONG"),
-    IndicatorSpec("HOC_NGHE", "CNLĐ ở doanh nghiệp tham gia học nâng cao trình độ, kỹ năng nghề",
-                  "Enterprise workers in skills training", "người", "people", COUNT, Rollup.RATIO.value, 70,
-                  "học nghề; nâng cao trình độ; kỹ năng nghề; đào tạo nghề; học tập nâng cao",
-                  denominator_code="LD_TONG", not_above_code="LD_TONG", sectors=f"{DNNN} {NGOAINN}",
-                  required=False),
-    _yesno("QCDC", "Phối hợp ban hành, thực hiện quy chế dân chủ ở cơ sở",
-           "Grassroots democracy regulation issued and applied", 80,
-           "quy chế dân chủ; QCDC; dân chủ cơ sở; quy chế dân chủ cơ sở"),
-    IndicatorSpec("GT_DANG", "Đoàn viên ưu tú giới thiệu cho Đảng",
-                  "Outstanding members introduced to the Party", "người", "people", COUNT, Rollup.SUM.value, 90,
-                  "giới thiệu Đảng; giới thiệu cho Đảng; đoàn viên ưu tú; giới thiệu đảng viên; kết nạp Đảng",
-                  not_above_code="DV_TONG"),
-    _yesno("NU_CONG", "Có Ban Nữ công quần chúng", "Has a women's affairs committee", 100,
-           "ban nữ công; nữ công; ban nữ công quần chúng; BNCQC", sectors=NGOAINN),
-    IndicatorSpec("QXH_NGUOI", "ĐV, CNVCLĐ ủng hộ Quỹ Xã hội Công đoàn",
-                  "Members and workers contributing to the Union Social Fund", "người", "people", COUNT,
-                  Rollup.RATIO.value, 110,
-                  "người ủng hộ quỹ xã hội; số người ủng hộ quỹ; ủng hộ quỹ XH; số người ủng hộ",
-                  denominator_code="LD_TONG", not_above_code="LD_TONG"),
-    IndicatorSpec("QXH_THU", "Số tiền ủng hộ Quỹ Xã hội Công đoàn", "Union Social Fund contributions",
-                  "đồng", "VND", MONEY, Rollup.SUM.value, 120,
-                  "quỹ xã hội; quỹ XH; quỹ xã hội công đoàn; tiền ủng hộ quỹ; ủng hộ quỹ"),
-    IndicatorSpec("KPCD_THU", "Thu kinh phí công đoàn (2% quỹ lương)",
-                  "Union funding collected (2% of payroll)", "đồng", "VND", MONEY, Rollup.SUM.value, 130,
-                  "kinh phí; KPCĐ; kinh phí công đoàn; 2% quỹ lương; thu kinh phí", required=False),
-    IndicatorSpec("DP_THU", "Thu đoàn phí công đoàn", "Membership dues collected", "đồng", "VND", MONEY,
-                  Rollup.SUM.value, 140, "đoàn phí; thu đoàn phí; đoàn phí công đoàn; ĐPCĐ"),
-    _yesno("CT_DAOTAO", "Chủ tịch CĐCS được đào tạo, bồi dưỡng", "Grassroots union chair trained", 150,
-           "đào tạo chủ tịch; bồi dưỡng chủ tịch; tập huấn; bồi dưỡng cán bộ; chủ tịch được đào tạo"),
-    _yesno("TULDTT", "Có thỏa ước lao động tập thể còn hiệu lực", "Collective labour agreement in force",
-           160, "thỏa ước; thoả ước; TƯLĐTT; thỏa ước lao động tập thể; thỏa ước lao động"),
-    IndicatorSpec("QUA_TET_SUAT", "Suất quà Tết trao cho ĐV, NLĐ", "Tết gifts given", "suất", "gifts",
-                  COUNT, Rollup.SUM.value, 170, "quà Tết; suất quà; tặng quà Tết; số suất quà",
-                  levels=f"{GRASSROOTS} {UPPER}"),
-    IndicatorSpec("QUA_TET_TIEN", "Số tiền quà Tết", "Value of Tết gifts", "đồng", "VND", MONEY,
-                  Rollup.SUM.value, 180, "tiền quà Tết; giá trị quà Tết; tiền tặng quà",
-                  levels=f"{GRASSROOTS} {UPPER}"),
-    IndicatorSpec("MAI_AM", "Nhà \"Mái ấm Công đoàn\"", "\"Union Shelter\" houses", "căn", "houses", COUNT,
-                  Rollup.SUM.value, 190, "mái ấm; mái ấm công đoàn; nhà mái ấm; nhà tình nghĩa",
-                  levels=UPPER, required=False),
-)
-INDICATORS_BY_CODE: dict[str, IndicatorSpec] = {spec.code: spec for spec in INDICATORS}
 
 QUARTER_INDICATORS = ("DV_TONG", "DV_NU", "LD_TONG", "DV_MOI", "TT_CHINHSACH", "DP_THU", "KPCD_THU")
 YEAR_INDICATORS = ("QCDC", "NU_CONG", "CT_DAOTAO", "TULDTT", "GT_DANG", "HOC_NGHE", "QXH_NGUOI", "QXH_THU")
 
 
-def ensure_indicators(session: Session) -> tuple[int, int, int]:
-    """Upsert the catalogue; return (created, updated, unchanged)."""
-    existing = {ind.code: ind for ind in session.exec(select(Indicator))}
-    created = updated = unchanged = 0
-    for spec in INDICATORS:
-        wanted = spec.as_fields()
-        row = existing.get(spec.code)
-        if row is None:
-            session.add(Indicator(**wanted))
-            created += 1
-            continue
-        changes = {k: v for k, v in wanted.items() if getattr(row, k) != v}
-        if not changes:
-            unchanged += 1
-            continue
-        for key, value in changes.items():
-            setattr(row, key, value)
-        updated += 1
-    session.flush()
-    return created, updated, unchanged
+def ensure_indicators(session: Session, path: Path | None = None) -> tuple[int, int, int]:
+    """Import the indicator catalogue (examples/indicators.csv); return (created, updated, unchanged)."""
+    path = path or catalogue_path()
+    if not path.is_file():
+        raise DemoError(f"the indicator catalogue {path} is missing: run from a source checkout (pip install -e .)")
+    report = import_indicators(session, path, actor=ACTOR)
+    if report.errors:
+        raise DemoError(f"demo indicators refused: {report.errors[:5]}")
+    return report.created, report.updated, report.unchanged
 
 
 # --------------------------------------------------------------------------- the union tree
@@ -513,8 +415,9 @@ def _run(summary: DemoSummary, name: str, report: ImportReport) -> None:
 def load_demo(session: Session) -> DemoSummary:
     """Load (or check) the Lai Châu demo data; a second run changes nothing. The caller commits."""
     summary = DemoSummary()
-    summary.add(*ensure_indicators(session))
-    summary.indicators = len(INDICATORS)
+    created, updated, unchanged = ensure_indicators(session)
+    summary.add(created, updated, unchanged)
+    summary.indicators = created + updated + unchanged
     _ensure_periods(session, summary)
     tree = build_tree()
     unit_columns = ("code", "name", "parent_code", "level", "sector", "type_label", "contact", "members")

@@ -64,7 +64,12 @@ def test_demo_twice_then_invites(db_url, tmp_path):
     first = congdoan(db_url, "demo")
     assert first.returncode == 0, first.stderr
     units = count(db_url, Unit)
-    assert congdoan(db_url, "demo").returncode == 0
+    assert f"Tỉnh mẫu: {units} đơn vị (8 công đoàn cấp trên, " in first.stdout
+    assert "Lần chạy này: " in first.stdout and "mới" in first.stdout
+    assert "DemoSummary" not in first.stdout and "reports=" not in first.stdout  # no Python object dump
+    second = congdoan(db_url, "demo")
+    assert second.returncode == 0
+    assert "Không có gì thay đổi: dữ liệu mẫu đã có sẵn." in second.stdout
     assert count(db_url, Unit) == units
 
     one = congdoan(db_url, "invite", "TD_001")

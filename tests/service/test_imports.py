@@ -496,7 +496,7 @@ def test_audit_rows_only_for_changes(tree: Engine) -> None:
     run(tree, import_targets, DATA / "targets.csv")
     with Session(tree) as session:
         actions = [a.action for a in session.exec(select(AuditLog).order_by(AuditLog.id))]
-    assert actions == ["import.units", "import.targets"]
+    assert actions == ["import.units", "import.indicators", "import.targets"]
 
 
 def test_copy_of_sample_file_keeps_working(tree: Engine, tmp_path: Path) -> None:

@@ -41,13 +41,15 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
 
 
 def demo_vocabulary() -> Vocabulary:
-    """The vocabulary of the demo province, straight from bot.demo's specs."""
-    from bot.demo import INDICATORS, TERM, build_round_rows, build_tree
+    """The vocabulary of the demo province, straight from the catalogue file and bot.demo's specs."""
+    from bot.demo import TERM, build_round_rows, build_tree, catalogue_path
+    from bot.services.imports import read_table
     from bot.services.periods import normalise_period_code
 
+    rows = read_table(catalogue_path()).rows
     return Vocabulary(
-        indicators=[(s.code, [s.name_vi, *(a.strip() for a in s.aliases.split(";") if a.strip())])
-                    for s in INDICATORS],
+        indicators=[(r.get("code"), [r.get("name_vi"), *(a.strip() for a in r.get("aliases").split(";") if a.strip())])
+                    for r in rows],
         units=[UnitEntry(r["code"], r["name"], r["level"]) for r in build_tree().unit_rows],
         rounds=[RoundEntry(r["code"], normalise_period_code(r["period"])) for r in build_round_rows()],
         terms=[TERM],

@@ -1,4 +1,4 @@
-"""Import units, targets and reporting rounds from CSV or Excel files prepared by staff.
+"""Import the indicator catalogue, units, targets and reporting rounds from CSV or Excel files prepared by staff.
 
 Every import is all-or-nothing: all rows are checked first, and if one row is bad
 nothing is written and the report lists every bad row with its line number and a
@@ -15,9 +15,15 @@ row numbers of the sheet.
 Nothing is committed here: the caller owns the transaction (see bot.db.session_scope).
 
 One job per module: `report` (the outcome), `reading` (files → rows), `parsing` (cells,
-shared by all imports), `units`, `targets`, `rounds`. This package re-exports the public names.
+shared by all imports), `indicators`, `units`, `targets`, `rounds`. This package re-exports the public names.
 """
 
+from bot.services.imports.indicators import (
+    INDICATOR_COLUMNS,
+    INDICATOR_OPTIONAL_COLUMNS,
+    import_indicator_table,
+    import_indicators,
+)
 from bot.services.imports.parsing import parse_level, parse_sector, parse_value
 from bot.services.imports.reading import (
     HEADER_ALIASES,
@@ -53,6 +59,8 @@ from bot.services.imports.units import (
 __all__ = [
     "FILE_LINE",
     "HEADER_ALIASES",
+    "INDICATOR_COLUMNS",
+    "INDICATOR_OPTIONAL_COLUMNS",
     "ImportFileError",
     "ImportReport",
     "ROUND_COLUMNS",
@@ -64,6 +72,8 @@ __all__ = [
     "UNIT_COLUMNS",
     "UNIT_OPTIONAL_COLUMNS",
     "default_audience",
+    "import_indicator_table",
+    "import_indicators",
     "import_round_table",
     "import_rounds",
     "import_target_table",
