@@ -87,8 +87,9 @@ class Background:
     started with the channels and stopped with them. Each outbox row goes out through the
     channel it names."""
 
-    def __init__(self, engine: Engine, settings: Settings, channels: dict, pacer=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, settings: Settings, channels: dict, pacer=None, leader=None) -> None:  # type: ignore[no-untyped-def]
         self.engine = engine
+        self.leader = leader  # bot.leadership.Leadership: the singleton jobs run only where it leads
         self.settings = settings
         self.channels = channels
         self.pacer = pacer  # the bot's one send pace, shared with the replies to people
@@ -127,15 +128,16 @@ class Background:
         self.sender = OutboxSender(self.engine, self.deliver, rate_per_second=self.settings.send_rate_per_second,
                                    after_send=after_send, cost=self.cost,
                                    retry_for=timedelta(hours=self.settings.retry_hours),
-                                   keep_for=timedelta(days=keep) if keep > 0 else None, pacer=self.pacer)
+                                   keep_for=timedelta(days=keep) if keep > 0 else None, pacer=self.pacer,
+                                   leading=self.leader)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
         self.progress = NoticeProgress(self.engine, self.edit, pace=self.sender.pace, hold=self.sender.hold,
-                                       interval=self.settings.progress_interval)
+                                       interval=self.settings.progress_interval, leading=self.leader)
         self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")
-        self.queuer = NoticeQueuer(self.engine)
+        self.queuer = NoticeQueuer(self.engine, leading=self.leader)
         self.queuer_task = asyncio.create_task(self.queuer.run(), name="notice-queuer")
         if self.settings.planner_interval > 0:
-            self.scheduler = start_planner_job(self.engine, self.settings.planner_interval)
+            self.scheduler = start_planner_job(self.engine, self.settings.planner_interval, leading=self.leader)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -229,12 +231,21 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
     """Start the channels, the HTTP server (when configured) and the background jobs; stop on a signal."""
     import signal
 
-    from bot.pacing import Pacer
+    from bot.leadership import Leadership
+    from bot.pacing import pacer_for
 
-    pacer = Pacer(settings.send_rate_per_second)  # one pace for replies and pushes
+    # one pace for replies and pushes (kept in the database on PostgreSQL: shared by every process)
+    pacer = pacer_for(engine, settings.send_rate_per_second)
+    leader = Leadership(engine, interval=settings.leader_interval)
+    leader.check()  # the first process to start leads from its first poll
+    leader_task = asyncio.create_task(leader.run(), name="leadership")
+    if leader.shared:
+        log.info("PostgreSQL: other `congdoan run` may share this database; this process %s",
+                 "leads" if leader.leading else "follows (another process leads)")
     services, signer = make_services(settings, engine=engine, pacer=pacer)
+    services.leader = leader
     channels = {m.LIMITS.name: m.build(settings, core, services) for m in modules}
-    background = Background(engine, settings, channels, pacer)
+    background = Background(engine, settings, channels, pacer, leader)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -265,6 +276,8 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
         if server is not None and server_task is not None:
             server.should_exit = True
             await asyncio.wait([server_task], timeout=5)
+        leader.stop()
+        await asyncio.wait([leader_task], timeout=5)
 
 
 def http_server(settings: Settings, channels: dict, signer):  # type: ignore[no-untyped-def]

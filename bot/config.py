@@ -32,6 +32,7 @@ class Settings:
     outbox_keep_days: float = 30.0  # delivered pushes lose their payload after this (0: never); the key stays
     poll_timeout: int = 10
     planner_interval: int = 60  # seconds between planner runs; 0 turns the in-process planner off
+    leader_interval: float = 5.0  # PostgreSQL: seconds between leadership checks (a dead leader is replaced within it)
     progress_interval: float = 3.0  # seconds between edits of a notice's progress message
     db_busy_timeout: float = 30.0  # SQLite: how long a write waits for another process's lock before it fails
     min_coverage: float = 50.0  # percent of expected units below which a roll-up shows no attainment
@@ -73,6 +74,7 @@ class Settings:
             poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),
             planner_interval=int(env.get("CONGDOAN_PLANNER_INTERVAL") or 60),
             progress_interval=float(env.get("CONGDOAN_PROGRESS_INTERVAL") or 3),
+            leader_interval=float(env.get("CONGDOAN_LEADER_INTERVAL") or 5),
             db_busy_timeout=float(env.get("CONGDOAN_DB_BUSY_TIMEOUT") or 30),
             min_coverage=float(env.get("CONGDOAN_MIN_COVERAGE") or 50),
             data_dir=env.get("CONGDOAN_DATA_DIR") or "data",

@@ -394,6 +394,16 @@ class SenderStatus(SQLModel, table=True):
     last_error_row: Optional[int] = None
 
 
+class SendPace(SQLModel, table=True):
+    """The next free send slot of a bot, shared by every process on one PostgreSQL database
+    (bot.pacing.SharedPacer): seconds since the epoch by the database's clock."""
+
+    __tablename__ = "send_pace"
+
+    name: str = Field(primary_key=True, max_length=32)
+    next_at: float = Field(default=0.0)
+
+
 class Notice(SQLModel, table=True):
     """A notice (thông báo, công văn) broadcast by staff or officers."""
 

@@ -1,4 +1,4 @@
-"""One send pace for the whole bot in this process.
+"""One send pace for the whole bot (in this process; across processes on PostgreSQL: SharedPacer).
 
 Telegram limits a bot as a whole (about 30 messages a second), not each of its senders:
 replies to people, the outbox sender's pushes and the notices' progress edits all take
@@ -55,3 +55,84 @@ class Pacer:
         until = time.monotonic() + seconds
         self._next_slot = max(self._next_slot, until)
         self._hold_until = max(self._hold_until, until)
+
+
+class SharedPacer(Pacer):
+    """Send slots kept in the database: several processes on one PostgreSQL database together
+    stay at the rate (bot.leadership). Each slot is one guarded UPDATE of the `send_pace` row
+    (a row lock, a millisecond) that moves the bot's next free slot on and says how long to
+    wait for the one reserved; a 429 (`hold`) moves it past the pause for every process.
+
+    Replies to people take their slots from the same row (another process's pushes cannot
+    be moved back from here); they still wait for at most one slot per sending process.
+    """
+
+    def __init__(self, engine, rate_per_second: float = 29.0, burst: int = 1, reply_rate: float = 29.0,  # type: ignore[no-untyped-def]
+                 name: str = "bot") -> None:
+        super().__init__(rate_per_second, burst, reply_rate)
+        self.engine = engine
+        self.name = name
+
+    def reserve(self, cost: int = 1) -> float:
+        """Reserve `cost` slots; return the seconds to wait for the first (blocking: a thread's work)."""
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            wait = conn.execute(text(
+                "INSERT INTO send_pace AS p (name, next_at) "
+                "VALUES (:name, extract(epoch from clock_timestamp()) + :span) "
+                "ON CONFLICT (name) DO UPDATE SET next_at = "
+                "GREATEST(p.next_at, extract(epoch from clock_timestamp()) - :slack) + :span "
+                "RETURNING p.next_at - :span - extract(epoch from clock_timestamp())"),
+                {"name": self.name, "span": cost * self.interval, "slack": (self.burst - 1) * self.interval},
+            ).scalar()
+        return max(0.0, float(wait or 0.0))
+
+    def _hold_shared(self, seconds: float) -> None:
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO send_pace AS p (name, next_at) VALUES (:name, extract(epoch from clock_timestamp()) + :s) "
+                "ON CONFLICT (name) DO UPDATE SET next_at = GREATEST(p.next_at, extract(epoch from clock_timestamp()) + :s)"),
+                {"name": self.name, "s": seconds})
+
+    async def _slot(self, cost: int) -> None:
+        now = time.monotonic()
+        if self._hold_until > now:  # a 429 seen here: wait it out before asking for a slot
+            await asyncio.sleep(self._hold_until - now)
+        wait = await asyncio.to_thread(self.reserve, cost)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def pace_reply(self) -> None:
+        await self._slot(1)
+
+    async def pace(self, cost: int = 1) -> None:
+        await self._slot(cost)
+
+    def hold(self, seconds: float) -> None:
+        super().hold(seconds)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self._hold_quietly(seconds)
+        else:  # not on the event loop: the pause is already local, the others learn it a moment later
+            loop.run_in_executor(None, self._hold_quietly, seconds)
+
+    def _hold_quietly(self, seconds: float) -> None:
+        try:
+            self._hold_shared(seconds)
+        except Exception:  # the local pause holds anyway; the database's pace catches up with the next slot
+            import logging
+
+            logging.getLogger(__name__).warning("could not share a 429 pause through the database", exc_info=True)
+
+
+def pacer_for(engine, rate_per_second: float, burst: int = 1) -> Pacer:  # type: ignore[no-untyped-def]
+    """The bot's pace: in memory on SQLite (one process), in the database on PostgreSQL."""
+    if engine is not None and engine.dialect.name == "postgresql":
+        return SharedPacer(engine, rate_per_second, burst)
+    return Pacer(rate_per_second, burst)

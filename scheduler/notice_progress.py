@@ -30,8 +30,10 @@ class NoticeProgress:
     """The periodic job that keeps progress messages current."""
 
     def __init__(self, engine: Engine, edit: Edit, *, pace: Pace | None = None,
-                 hold: Callable[[float], None] | None = None, interval: float = 3.0) -> None:
+                 hold: Callable[[float], None] | None = None, interval: float = 3.0,
+                 leading: Callable[[], bool] | None = None) -> None:
         self.engine = engine
+        self.leading = leading  # several processes: the leader edits (bot/leadership.py)
         self.edit = edit
         self.pace = pace
         self.hold = hold
@@ -51,6 +53,8 @@ class NoticeProgress:
 
     async def tick(self) -> int:
         """One round of edits (and finishing what they completed); returns how many were made."""
+        if self.leading is not None and not self.leading():
+            return 0
         edits = await asyncio.to_thread(self._work)
         done = await self._apply(edits)
         if any(e.final for e in edits):  # the final figures are shown: finish now, not a tick later

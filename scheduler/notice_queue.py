@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
+from bot.leadership import job_lock
 from bot.services import notices
 from bot.services.notices.sending import FILL_CHUNK
 
@@ -23,8 +25,10 @@ log = logging.getLogger(__name__)
 class NoticeQueuer:
     """The background job that fills queuing notices, chunk by chunk."""
 
-    def __init__(self, engine: Engine, *, interval: float = 1.0, chunk: int = FILL_CHUNK) -> None:
+    def __init__(self, engine: Engine, *, interval: float = 1.0, chunk: int = FILL_CHUNK,
+                 leading: Callable[[], bool] | None = None) -> None:
         self.engine = engine
+        self.leading = leading  # several processes: the leader queues (bot/leadership.py)
         self.interval = interval
         self.chunk = chunk
         self._stop = asyncio.Event()
@@ -38,11 +42,15 @@ class NoticeQueuer:
 
     def _fill(self, notice_id: int) -> bool:
         with session_scope(self.engine) as session:
+            if not job_lock(session, "notice-queue", notice_id):  # another process fills it now
+                return True
             return notices.fill_chunk(session, notice_id, self.chunk)
 
     async def tick(self) -> int:
         """Fill every queuing notice to the end; return how many chunks were written."""
         chunks = 0
+        if self.leading is not None and not self.leading():
+            return 0
         for notice_id in await asyncio.to_thread(self._pending):
             while not self._stop.is_set():
                 done = await asyncio.to_thread(self._fill, notice_id)

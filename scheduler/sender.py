@@ -102,8 +102,9 @@ class OutboxSender:
                  retry_for: timedelta = timedelta(days=1), max_backoff: float = 300.0,
                  keep_for: timedelta | None = timedelta(days=30), lease: timedelta = outbox.LEASE,
                  owner: str | None = None, status_every: float = 5.0, workers: int = 3,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, leading: Callable[[], bool] | None = None) -> None:
         self.engine = engine
+        self.leading = leading  # several processes: the leader prunes (bot/leadership.py)
         self.deliver = deliver
         self.interval = 1.0 / rate_per_second
         self.burst = max(1, burst)
@@ -323,7 +324,7 @@ class OutboxSender:
                 self._trouble("taking back expired leases", exc)
         if self._status_dirty and clock - self._status_saved >= 1.0 or clock - self._status_saved >= self.status_every:
             await asyncio.to_thread(self._save_status_quietly)
-        if self.keep_for is not None and clock - self._pruned_at >= 600.0:
+        if self.keep_for is not None and clock - self._pruned_at >= 600.0 and (self.leading is None or self.leading()):
             try:
                 await asyncio.to_thread(self._prune)
                 # all done: look again in ten minutes; more to do: the next batch in 5 s (sending comes first)

@@ -83,6 +83,7 @@ class Services:
     commands: Callable[[], list[Any]] | None = None
     engine: Any = None  # the database engine (channels with an inbox)
     pacer: Any = None  # the bot's one send pace (bot/pacing.py), shared with the outbox sender
+    leader: Any = None  # bot.leadership.Leadership: only the leading process polls (None: always)
 
 
 class Channel(ABC):

@@ -54,6 +54,7 @@ class Inbound:
         self.process = process
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._queued: set[int] = set()  # inbox ids queued or in hand here (a resume does not queue them twice)
 
     # ---- database -----------------------------------------------------------
 
@@ -109,6 +110,9 @@ class Inbound:
     # ---- queues -------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
+        if job.inbox_id in self._queued:
+            return
+        self._queued.add(job.inbox_id)
         queue = self._queues.get(job.chat_id)
         if queue is None:
             queue = self._queues[job.chat_id] = asyncio.Queue()
@@ -130,6 +134,8 @@ class Inbound:
                 raise
             except Exception:  # the row stays open and is tried again after a restart
                 log.exception("processing stored update %s failed", job.inbox_id)
+            finally:
+                self._queued.discard(job.inbox_id)
 
     @property
     def busy(self) -> int:

@@ -517,8 +517,9 @@ class TelegramChannel(Channel):
         if not await self._start(stop):
             return
         await self._post_init(self.application)
-        await self.inbound.resume()
+        leader = self.services.leader if self.services is not None else None
         if self.uses_webhook:
+            await self.inbound.resume()
             url = f"{self.settings.public_base_url}{self.WEBHOOK_PATH}"
             await self.application.bot.set_webhook(url, secret_token=self.webhook_secret,
                                                    allowed_updates=ALLOWED_UPDATES)
@@ -528,8 +529,18 @@ class TelegramChannel(Channel):
             await self.application.bot.delete_webhook(drop_pending_updates=False)
         except TelegramError as exc:
             log.warning("could not remove a webhook: %s", exc)
-        self._task = asyncio.create_task(self.poll(stop), name="telegram-poll")
-        log.info("polling Telegram")
+        self._task = asyncio.create_task(self._poll_while_leading(stop, leader), name="telegram-poll")
+
+    async def _poll_while_leading(self, stop: asyncio.Event, leader: Any) -> None:
+        """Telegram has one getUpdates consumer per bot: of several processes on one database,
+        the leader polls (bot/leadership.py); another takes over, resuming what the inbox holds,
+        when it goes."""
+        while not stop.is_set():
+            if leader is not None and not await leader.wait_leading(stop):
+                return
+            await self._resume(stop)  # what this or an earlier leader left in the inbox
+            log.info("polling Telegram")
+            await self.poll(stop, leading=leader)
 
     async def close(self) -> None:
         """Stop polling, let the handlers in flight finish, shut down (the contract's stop)."""
@@ -620,7 +631,7 @@ class TelegramChannel(Channel):
                 "getUpdates", api_kwargs=params, read_timeout=self.poll_timeout + 10)
         return result if isinstance(result, list) else []
 
-    async def poll(self, stop: asyncio.Event) -> None:
+    async def poll(self, stop: asyncio.Event, leading: Callable[[], bool] | None = None) -> None:
         """Long-poll until `stop`: store each batch, then confirm it with the next call's offset.
 
         Once a call with an offset returned, everything before it is confirmed and later
@@ -630,6 +641,9 @@ class TelegramChannel(Channel):
         offset: int | None = None
         delay = 1.0
         while not stop.is_set():
+            if leading is not None and not leading():
+                log.info("stopped polling Telegram: another process leads")
+                return
             poll = asyncio.ensure_future(self._get_updates(offset))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)

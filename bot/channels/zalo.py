@@ -278,7 +278,11 @@ class ZaloChannel(Channel):
 
     async def _poll(self) -> None:
         delay = 0.5
+        leader = self.services.leader
         while not self._stopping.is_set():
+            if leader is not None and not leader.leading:  # one poller per bot (bot/leadership.py)
+                await asyncio.sleep(0.5)
+                continue
             try:
                 result = await self.call("getUpdates", {"timeout": self.settings.poll_timeout},
                                          timeout=self.settings.poll_timeout + 10)

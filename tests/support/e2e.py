@@ -68,13 +68,16 @@ class BotProcess:
         telegram, zalo = self._counts()
         return telegram > before[0] and (self.zalo is None or zalo > before[1])
 
-    def start(self, timeout: float = 30.0) -> "BotProcess":
+    def start(self, timeout: float = 30.0, *, follower: bool = False) -> "BotProcess":
+        """Start and wait until it polls; a `follower` (a second process on one PostgreSQL database,
+        which does not poll while another leads) until it says it runs."""
         before = self._counts()
+        logged = len(self.log())
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT,
                                      env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        while not self._ready(before):
+        while not (("running:" in self.log()[logged:]) if follower else self._ready(before)):
             if self.proc.poll() is not None:
                 raise AssertionError(f"bot exited with {self.proc.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
