@@ -71,6 +71,7 @@ def rollup_label(rollup: str) -> str:
         Rollup.SNAPSHOT: _("latest figure of each unit, added up"),
         Rollup.RATIO: _("ratio of sums"),
         Rollup.SHARE_YES: _("share of units answering yes"),
+        Rollup.MEAN: _("average of the units' percentages"),
     }.get(rollup, rollup)
 
 
@@ -275,7 +276,7 @@ def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult
                     else _("Figure"))
     elif ind.rollup == Rollup.SNAPSHOT:
         compared = _("Latest figure")
-    elif ratio:
+    elif ratio or ind.rollup == Rollup.MEAN:
         compared = _("Rate (%)")
     else:
         compared = _("Latest answer")

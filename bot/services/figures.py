@@ -39,7 +39,7 @@ from bot.i18n import _, current_language
 from bot.models import Level, PeriodKind, Rollup
 from bot.textvn import format_date
 
-PERCENT_ROLLUPS = (Rollup.RATIO.value, Rollup.SHARE_YES.value)
+PERCENT_ROLLUPS = (Rollup.RATIO.value, Rollup.SHARE_YES.value, Rollup.MEAN.value)
 NO_SECTOR = ""
 ALL_LEVELS = [Level.PROVINCE.value, Level.UPPER.value, Level.GRASSROOTS.value]
 DEFAULT_MIN_COVERAGE = 50.0

@@ -158,6 +158,8 @@ class Progress:
         if self.target is None or self.actual.value is None:
             return None
         goal = Decimal(str(self.target.value))
+        if self.indicator.rollup == Rollup.MEAN:  # percentage points
+            return max(goal - self.actual.value, Decimal(0))
         if self.is_percent:
             num, den = self.actual.numerator or Decimal(0), self.actual.denominator or Decimal(0)
             needed = Decimal(math.ceil(goal * den / 100 - num)) if den else Decimal(0)

@@ -157,7 +157,8 @@ def format_indicator_value(indicator: Indicator, value: float | Decimal | None) 
 
 def format_target(indicator: Indicator, value: float) -> str:
     """Targets of ratio and yes/no indicators are percentages; others are in the indicator's unit."""
-    if indicator.rollup in (Rollup.RATIO, Rollup.SHARE_YES) or indicator.kind == IndicatorKind.YESNO:
+    if indicator.rollup in (Rollup.RATIO, Rollup.SHARE_YES, Rollup.MEAN) or indicator.kind in (
+            IndicatorKind.YESNO, IndicatorKind.PERCENT):
         return format_value(Decimal(str(value)), Kind.PERCENT, "%", locale=current_language())
     return format_indicator_value(indicator, value)
 

@@ -146,6 +146,8 @@ class Figure:
             return 100.0 * self.total / self.denominator if self.denominator else None
         if self.rollup == Rollup.SHARE_YES:
             return 100.0 * self.yes / self.units if self.units else None
+        if self.rollup == Rollup.MEAN:  # a percentage each unit reports: the units' average
+            return self.total / self.units if self.units else None
         return self.total if self.units else None
 
     @property
@@ -747,7 +749,7 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
             fig = Figure(rollup, units=int(n_sum or 0), total=float(s_sum or 0))
         elif rollup == Rollup.SHARE_YES:
             fig = Figure(rollup, units=int(n_latest or 0), yes=int(yes or 0))
-        else:  # snapshot (and anything unknown): each unit's latest value
+        else:  # snapshot and mean (and anything unknown): each unit's latest value
             fig = Figure(rollup, units=int(n_latest or 0), total=float(latest_sum or 0))
         figs[ind_id][(gid, sector or NO_SECTOR)] = fig
     direct_den = {n: d for n, d in den_ids.items() if n in plan.direct}

@@ -82,8 +82,8 @@ def test_readme_real_province_steps_from_an_empty_database(fake, tmp_path):
         assert "Xác nhận thành công" in welcome and "Trường Tiểu học Bản Giang" in welcome
         say(chair, "/baocao")
         replies = press(chair, "Báo cáo số liệu quý IV/2026")
-        assert "mục 1/7" in texts(replies)
-        for typed in ("34", "20", "40", "2", "38", "1.200.000", "3.500.000"):
+        assert "mục 1/8" in texts(replies)
+        for typed in ("34", "20", "40", "2", "38", "1.200.000", "3.500.000", "87,5%"):
             replies = say(chair, typed)
         assert "Tóm tắt" in texts(replies)
         receipt = texts(press(chair, "Gửi"))
@@ -92,7 +92,7 @@ def test_readme_real_province_steps_from_an_empty_database(fake, tmp_path):
         process.stop()
     values = submitted(engine, "2026-Q4", "TD_901")
     assert values == {"DV_TONG": 34, "DV_NU": 20, "LD_TONG": 40, "DV_MOI": 2, "TT_CHINHSACH": 38,
-                      "DP_THU": 1_200_000, "KPCD_THU": 3_500_000}
+                      "DP_THU": 1_200_000, "KPCD_THU": 3_500_000, "TL_SINHHOAT": 87.5}
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(Submission)).one() == 1
     fake.assert_clean()

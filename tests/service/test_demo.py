@@ -31,7 +31,7 @@ TABLES = (Unit, UnitEvent, Indicator, Period, Target, Round, RoundIndicator, Aud
 CATALOGUE = (
     "DV_TONG", "DV_NU", "LD_TONG", "DV_MOI", "CDCS_MOI", "TT_CHINHSACH", "HOC_NGHE", "QCDC", "GT_DANG",
     "NU_CONG", "QXH_NGUOI", "QXH_THU", "KPCD_THU", "DP_THU", "CT_DAOTAO", "TULDTT", "QUA_TET_SUAT",
-    "QUA_TET_TIEN", "MAI_AM",
+    "QUA_TET_TIEN", "MAI_AM", "TL_SINHHOAT",
 )
 
 

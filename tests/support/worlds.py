@@ -40,7 +40,7 @@ def add_test_round(engine, code: str = TEST_ROUND, *, opens: date = date(2026, 1
         if session.exec(select(Indicator).where(Indicator.code == "TL_SINHHOAT")).first() is None:
             session.add(Indicator(code="TL_SINHHOAT", name_vi="Tỷ lệ đoàn viên tham gia sinh hoạt",
                                   name_en="Share of members attending meetings", unit_vi="%", unit_en="%",
-                                  kind=IndicatorKind.PERCENT, rollup=Rollup.SUM, min_value=0, max_value=100,
+                                  kind=IndicatorKind.PERCENT, rollup=Rollup.MEAN, min_value=0, max_value=100,
                                   position=99))
             session.flush()
         period = get_or_create_period(session, "2026-Q4")
