@@ -252,7 +252,7 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
         loop.add_signal_handler(sig, stop.set)
     server = server_task = None
     if settings.http_enabled:
-        server = http_server(settings, channels, signer)
+        server = http_server(settings, channels, signer, engine)
         server_task = asyncio.create_task(server.serve(), name="http")
         while not server.started and not server_task.done():
             await asyncio.sleep(0.02)
@@ -280,13 +280,14 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
         await asyncio.wait([leader_task], timeout=5)
 
 
-def http_server(settings: Settings, channels: dict, signer):  # type: ignore[no-untyped-def]
+def http_server(settings: Settings, channels: dict, signer, engine: Engine | None = None):  # type: ignore[no-untyped-def]
     """uvicorn serving bot/web in this event loop (signals stay with the bot)."""
     import contextlib
 
     import uvicorn
 
     from bot.web.app import build_app
+    from bot.web.links import link_secret
 
     class EmbeddedServer(uvicorn.Server):
         @contextlib.contextmanager
@@ -294,6 +295,6 @@ def http_server(settings: Settings, channels: dict, signer):  # type: ignore[no-
             yield
 
     port = settings.http_port if settings.http_port is not None else 8080
-    config = uvicorn.Config(build_app(settings, channels, signer), host=settings.http_host, port=port,
+    config = uvicorn.Config(build_app(settings, channels, signer, engine, link_secret(settings)), host=settings.http_host, port=port,
                             log_level="warning", lifespan="off", access_log=False)
     return EmbeddedServer(config)

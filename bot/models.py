@@ -465,3 +465,23 @@ class ScoreWeight(SQLModel, table=True):
     indicator_id: int = Field(foreign_key="indicator.id", unique=True)
     weight: float = Field(default=1.0)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WebLogin(SQLModel, table=True):
+    """A sign-in link of the web dashboard (sent by /web) and the session it started.
+
+    Only hashes of the link's token and of the session's token are stored. The link is good
+    once (``used_at``) until ``expires_at``; the session lasts until ``session_expires_at``
+    or sign-out (``ended_at``)."""
+
+    __tablename__ = "web_login"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: Optional[datetime] = None
+    session_hash: Optional[str] = Field(default=None, unique=True, max_length=64)
+    session_expires_at: Optional[datetime] = None
+    ended_at: Optional[datetime] = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.i18n import N_, _
 from bot.messages import MenuCommand, Option
 from bot.models import Role
-from handlers import ask, linking, menu, notices, onboarding, remind_now, report, staff
+from handlers import ask, linking, menu, notices, onboarding, remind_now, report, staff, web
 from handlers.base import Ctx
 
 Handler = Callable[[Ctx, str], None]
@@ -108,6 +108,9 @@ COMMANDS: list[Command] = [
     Command("thongbao_ds", notices.cmd_list, N_("Sent notices"), who=LEADERS,
             menu=N_("Sent notices"), menu_row=5),
     Command("nhaclai", remind_now.cmd_remind_now, N_("Remind units that still owe a report"), who=LEADERS),
+    Command("web", web.cmd_web, N_("Sign in to the web view"),
+            help=(HelpLine(N_("/web — a one-time link to the web view: completeness, figures, reminders"), LEADERS),
+                  HelpLine(N_("/web — a one-time link to your unit's page on the web"), frozenset({Role.CHAIR})))),
     Command("danhan", notices.cmd_ack, N_("Acknowledge a notice")),
     Command("start", onboarding.cmd_start, N_("Start, or enter an invite code"), who=PUBLIC),
     # one person on several channels (Telegram and Zalo): see handlers/linking.py

@@ -26,7 +26,7 @@ def extract() -> Catalog:
     template = Catalog(project="congdoan", charset="utf-8")
     for package in ("bot", "handlers", "scheduler"):
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / package, method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords=KEYWORDS
         ):
             template.add(message, locations=[(f"{package}/{filename}", lineno)])
     return template

@@ -432,6 +432,45 @@ def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: d
     return outbox.enqueue(session, pushes)
 
 
+def latest_step(rnd: Round, now: datetime) -> str:
+    """The most recent step of the round's plan whose time has come ("open" before any)."""
+    plan = Plan.of(rnd)
+    due = [(step_time(rnd, s, plan), s) for s in plan.steps]
+    due = [(t, s) for t, s in due if t <= now]
+    return max(due)[1] if due else "open"
+
+
+@dataclass(frozen=True)
+class Reminded:
+    queued: int  # new reminders put in the outbox
+    already: int  # chairs already reminded at this step (by the planner or an earlier press)
+    unreachable: int  # owing units' chairs without a reachable chat
+
+
+def remind_owing(session: Session, rnd: Round, units_under: set[int], now: datetime) -> Reminded:
+    """Remind the chairs of owing units within a subtree under the planner's keys for the round's
+    latest step (the web dashboard's button): pressing twice, or after the planner's pass of the
+    same step, sends nobody a second reminder. A press in quiet hours is sent the next morning."""
+    plan = Plan.of(rnd)
+    prefix = f"rem|{rnd.code}|{latest_step(rnd, now)}|"
+    not_before = max(now, to_utc(shift_out_of_quiet(to_local(now), plan)))
+    pushes, unreachable = [], 0
+    for o in owing_units(session, rnd):
+        if o.unit.id not in units_under:
+            continue
+        for chair in o.chairs:
+            if not chair.can_receive:
+                unreachable += 1
+                continue
+            pushes.append(outbox.Push(
+                key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
+                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
+                payload=reminder_payload(rnd, o.unit, now, chair.language,
+                                         buttons=limits_of(chair.channel or "").buttons), not_before=not_before))
+    queued = outbox.enqueue(session, pushes)
+    return Reminded(queued=queued, already=len(pushes) - queued, unreachable=unreachable)
+
+
 def still_owes(session: Session, payload: dict) -> bool:
     """For a queued reminder: does its unit still owe the report (checked right before sending)?"""
     target = payload.get("skip_if_submitted")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot.channels.base import Channel
 from bot.config import Settings
@@ -22,8 +23,10 @@ from bot.web.links import Signer
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signer) -> Starlette:
-    """The app: routes for health, webhooks of the running channels, and file links."""
+def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signer, engine: Engine | None = None,
+              secret: str | None = None) -> Starlette:
+    """The app: routes for health, webhooks of the running channels, file links, and (with a database)
+    the dashboard under /dashboard."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "channels": sorted(channels)})
@@ -45,7 +48,13 @@ def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signe
         status, answer = await channel.webhook({k.lower(): v for k, v in request.headers.items()}, body)
         return JSONResponse(answer, status_code=status)
 
+    dashboard = []
+    if engine is not None and secret is not None:
+        from bot.web.dashboard.routes import build_dashboard
+
+        dashboard = [Mount("/dashboard", app=build_dashboard(settings, engine, secret))]
     return Starlette(routes=[
+        *dashboard,
         Route("/healthz", healthz),
         Route("/f/{token}", file_link),
         Route("/{channel}/webhook", webhook, methods=["POST"]),

@@ -21,7 +21,7 @@ def source_messages() -> dict[str, str]:
     found: dict[str, str] = {}
     for package in ("bot", "handlers", "scheduler"):
         for filename, lineno, message, _comments, _ctx in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
+            ROOT / package, method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")], keywords=KEYWORDS
         ):
             msgid = message[0] if isinstance(message, tuple) else message
             found.setdefault(msgid, f"{package}/{filename}:{lineno}")

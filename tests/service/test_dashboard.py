@@ -1,0 +1,285 @@
+"""The web dashboard in process (Starlette's TestClient over the real app and a demo database copy):
+sign-in links, sessions, scope checks on every id, CSRF, the security headers, and the same
+figures as the chat's /tonghop."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.db import session_scope
+from bot.models import Outbox, Person, Role, Round, Unit, WebLogin
+from bot.services import web_login
+from bot.web.app import build_app
+from bot.web.dashboard.auth import COOKIE, RateLimit
+from bot.web.links import Signer
+from worlds import bind
+
+SECRET = "test-secret-for-the-dashboard"
+
+
+@pytest.fixture
+def app(demo_engine, demo_url, tmp_path):
+    settings = Settings(database_url=demo_url, data_dir=str(tmp_path / "data"), http_port=8080)
+    return build_app(settings, {}, Signer(SECRET, 3600), demo_engine, SECRET)
+
+
+def link_token(engine, person_id: int, now=None) -> str:
+    with session_scope(engine) as session:
+        token = web_login.issue(session, session.get(Person, person_id), now or utcnow())
+        assert token is not None
+        return token
+
+
+def signed_in(app, engine, person_id: int) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    token = link_token(engine, person_id)
+    assert client.get(f"/dashboard/login/{token}").status_code == 200
+    answer = client.post(f"/dashboard/login/{token}")
+    assert answer.status_code == 303 and answer.headers["location"] == "/dashboard/"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Max-Age=28800" in cookie
+    return client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+def unit_id(engine, code: str) -> int:
+    with Session(engine) as s:
+        return s.exec(select(Unit.id).where(Unit.code == code)).one()
+
+
+def round_id(engine, code: str) -> int:
+    with Session(engine) as s:
+        return s.exec(select(Round.id).where(Round.code == code)).one()
+
+
+def test_a_link_signs_in_once_and_a_reused_or_old_one_is_refused(app, demo_engine):
+    staff = bind(demo_engine, "LDLD_LC", 9001, role=Role.STAFF)
+    client = signed_in(app, demo_engine, staff)
+    home = client.get("/dashboard/")
+    assert home.status_code == 200 and "Các đợt báo cáo" in home.text and "Báo cáo số liệu quý III/2026" in home.text
+
+    # the same link again: refused, in Vietnamese, and no new session
+    with session_scope(demo_engine) as s:
+        used = s.exec(select(WebLogin).where(WebLogin.person_id == staff)).one()
+        assert used.used_at is not None and used.session_hash is not None
+    token = link_token(demo_engine, staff)
+    fresh = TestClient(app, follow_redirects=False)
+    assert fresh.post(f"/dashboard/login/{token}").status_code == 303
+    again = TestClient(app, follow_redirects=False)
+    refused = again.post(f"/dashboard/login/{token}")
+    assert refused.status_code == 410 and "đã được sử dụng" in refused.text and COOKIE not in refused.headers.get("set-cookie", "")
+    assert "đã được sử dụng" in again.get(f"/dashboard/login/{token}").text
+
+    old = link_token(demo_engine, staff, now=utcnow() - timedelta(minutes=11))
+    expired = TestClient(app, follow_redirects=False).post(f"/dashboard/login/{old}")
+    assert expired.status_code == 410 and "đã hết hạn" in expired.text
+    assert TestClient(app).get("/dashboard/login/not-a-token").status_code == 404
+
+
+def test_a_forged_or_ended_session_is_refused(app, demo_engine):
+    staff = bind(demo_engine, "LDLD_LC", 9002, role=Role.STAFF)
+    client = signed_in(app, demo_engine, staff)
+    good = client.cookies.get(COOKIE)
+    forged = TestClient(app, cookies={COOKIE: good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")})
+    answer = forged.get("/dashboard/")
+    assert answer.status_code == 401 and "Báo cáo số liệu" not in answer.text
+    # signed with another secret
+    from bot.web.dashboard.auth import Cookies
+
+    other = TestClient(app, cookies={COOKIE: Cookies("another-secret").value("whatever")})
+    assert other.get("/dashboard/").status_code == 401
+
+    page = client.get("/dashboard/")
+    out = client.post("/dashboard/logout", data={"csrf": csrf_of(page.text)})
+    assert out.status_code == 200 and "đã đăng xuất" in out.text
+    replay = TestClient(app, cookies={COOKIE: good})  # the old cookie, kept by someone
+    assert replay.get("/dashboard/").status_code == 401
+
+    # a person who is no longer active loses the session at once
+    client = signed_in(app, demo_engine, staff)
+    with session_scope(demo_engine) as s:
+        s.get(Person, staff).active = False
+    assert client.get("/dashboard/").status_code == 401
+
+
+def test_pages_send_the_security_headers(app, demo_engine):
+    staff = bind(demo_engine, "LDLD_LC", 9003, role=Role.STAFF)
+    client = signed_in(app, demo_engine, staff)
+    for path in ("/dashboard/", "/dashboard/static/style.css", "/dashboard/login/x"):
+        headers = client.get(path).headers
+        assert headers["x-frame-options"] == "DENY"
+        assert "script-src 'none'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    assert "<script" not in client.get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
+
+
+def test_an_officer_sees_only_their_union(app, demo_engine):
+    officer = bind(demo_engine, "LDLD_TD", 9004, role=Role.OFFICER)
+    client = signed_in(app, demo_engine, officer)
+    rid = round_id(demo_engine, "2026-Q3")
+    own = client.get(f"/dashboard/rounds/{rid}")
+    assert own.status_code == 200 and "Tam Đường" in own.text and 'id="units"' in own.text
+    for other in ("LDLD_MT", "LDLD_LC"):
+        uid = unit_id(demo_engine, other)
+        for path in (f"/dashboard/rounds/{rid}?unit={uid}", f"/dashboard/units/{uid}",
+                     f"/dashboard/rounds/{rid}/workbook.xlsx?unit={uid}", f"/dashboard/rounds/{rid}/chart.png?unit={uid}"):
+            answer = client.get(path)
+            assert answer.status_code == 404, path
+            assert "đơn vị đã nộp" not in answer.text and "Mường Tè" not in answer.text
+    for bad in ("abc", "-1", "99999999999", "1e3", "٣"):
+        assert client.get(f"/dashboard/rounds/{rid}?unit={bad}").status_code == 404
+        assert client.get(f"/dashboard/units/{bad}").status_code == 404
+    mt = unit_id(demo_engine, "LDLD_MT")
+    page = client.get(f"/dashboard/rounds/{rid}")
+    before = outbox_count(demo_engine)
+    refused = client.post(f"/dashboard/rounds/{rid}/remind", data={"csrf": csrf_of(page.text), "unit": str(mt)})
+    assert refused.status_code == 404 and outbox_count(demo_engine) == before
+    # officers do not lock rounds
+    assert client.post(f"/dashboard/rounds/{rid}/lock", data={"csrf": csrf_of(page.text)}).status_code == 403
+
+
+def test_a_chair_sees_their_own_unit_only(app, demo_engine):
+    chair = bind(demo_engine, "TD_001", 9005)
+    client = signed_in(app, demo_engine, chair)
+    rid = round_id(demo_engine, "2026-Q3")
+    own = client.get(f"/dashboard/rounds/{rid}")
+    assert own.status_code == 200 and 'id="own-status"' in own.text and 'id="remind"' not in own.text
+    assert client.get(f"/dashboard/rounds/{rid}/workbook.xlsx").status_code == 403
+    assert client.get(f"/dashboard/units/{unit_id(demo_engine, 'TD_001')}").status_code == 200
+    assert client.get(f"/dashboard/units/{unit_id(demo_engine, 'TD_002')}").status_code == 404
+    assert client.get(f"/dashboard/rounds/{rid}?unit={unit_id(demo_engine, 'LDLD_TD')}").status_code == 404
+    assert client.get("/dashboard/notices").status_code == 403
+
+
+def outbox_count(engine) -> int:
+    with Session(engine) as s:
+        return len(s.exec(select(Outbox.id)).all())
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(app, demo_engine):
+    staff = bind(demo_engine, "LDLD_LC", 9006, role=Role.STAFF)
+    bind(demo_engine, "TD_001", 9007)
+    client = signed_in(app, demo_engine, staff)
+    rid = round_id(demo_engine, "2026-Q4")
+    page = client.get(f"/dashboard/rounds/{rid}")
+    for data in ({}, {"csrf": "0" * 64}, {"csrf": csrf_of(page.text)[:-1] + "x"}):
+        assert client.post(f"/dashboard/rounds/{rid}/lock", data=data).status_code == 403
+        assert client.post(f"/dashboard/rounds/{rid}/remind", data=data).status_code == 403
+    with Session(demo_engine) as s:
+        assert not s.get(Round, rid).locked
+    assert outbox_count(demo_engine) == 0
+    # the CSRF token of another session does not do either
+    other = signed_in(app, demo_engine, staff)
+    assert other.post(f"/dashboard/rounds/{rid}/lock", data={"csrf": csrf_of(page.text)}).status_code == 403
+    locked = client.post(f"/dashboard/rounds/{rid}/lock", data={"csrf": csrf_of(page.text)})
+    assert locked.status_code == 200 and "đã khóa" in locked.text
+    with Session(demo_engine) as s:
+        assert s.get(Round, rid).locked
+
+
+def test_sign_in_is_rate_limited(app, demo_engine):
+    client = TestClient(app)
+    answers = [client.get(f"/dashboard/login/guess{n}").status_code for n in range(25)]
+    assert answers[:20] == [404] * 20 and set(answers[20:]) == {429}
+
+    ticks = [0.0]
+    limit = RateLimit(2, 60, clock=lambda: ticks[0])
+    assert limit.allow("a") and limit.allow("a") and not limit.allow("a") and limit.allow("b")
+    ticks[0] = 61
+    assert limit.allow("a")
+
+
+def test_links_per_person_are_limited(demo_engine):
+    staff = bind(demo_engine, "LDLD_LC", 9008, role=Role.STAFF)
+    now = utcnow()
+    with session_scope(demo_engine) as s:
+        person = s.get(Person, staff)
+        tokens = [web_login.issue(s, person, now) for _ in range(web_login.MAX_LINKS + 1)]
+    assert all(tokens[:-1]) and tokens[-1] is None
+    with session_scope(demo_engine) as s:  # only hashes are kept
+        assert not s.exec(select(WebLogin).where(WebLogin.token_hash.in_(tokens[:-1]))).all()
+
+
+NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # the demo's today: Q3's deadline has passed
+
+
+def test_web_in_the_chat_sends_a_link_that_signs_in(demo_engine, demo_url, app, tmp_path):
+    from dialog import CoreChat
+
+    bind(demo_engine, "LDLD_TD", "701", channel="test", role=Role.OFFICER)
+    off = Settings(database_url=demo_url, data_dir=str(tmp_path / "data"))
+    chat = CoreChat(demo_engine, off, user_id="701", now=NOW)
+    chat.send("/web")
+    assert "chưa được bật" in chat.text and "/dashboard/" not in chat.text
+
+    on = Settings(database_url=demo_url, data_dir=str(tmp_path / "data"), public_base_url="https://cd.example.vn")
+    chat = CoreChat(demo_engine, on, user_id="701", now=utcnow())
+    chat.send("/web")
+    link = re.search(r"https://cd\.example\.vn(/dashboard/login/[\w-]+)", chat.text)
+    assert link is not None and "dùng một lần, trong 10 phút" in chat.text
+    client = TestClient(app, follow_redirects=False)
+    assert client.post(link.group(1)).status_code == 303
+    assert "Tam Đường" in client.get("/dashboard/").text
+
+    stranger = CoreChat(demo_engine, on, user_id="702", now=utcnow())
+    stranger.send("/web")
+    assert "/dashboard/" not in stranger.text
+
+
+def test_the_round_page_shows_the_figures_of_tonghop(demo_engine, settings, app):
+    from dialog import CoreChat
+
+    bind(demo_engine, "LDLD_LC", "703", channel="test", role=Role.STAFF)
+    chat = CoreChat(demo_engine, settings, user_id="703", now=NOW)
+    chat.send("/tonghop 2026-Q3")
+    lines = dict((name, tuple(int(n) for n in rest)) for name, *rest in
+                 re.findall(r"• (.+?): (\d+)/(\d+) — muộn (\d+), chưa nộp (\d+)", chat.text))
+    assert len(lines) == 8
+
+    staff = bind(demo_engine, "LDLD_LC", 9010, role=Role.STAFF)
+    client = signed_in(app, demo_engine, staff)
+    html = client.get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
+    rows = re.findall(r'<tr data-unit="[^"]+">\s*<td><a href="[^"]+">([^<]+)</a>.*?'
+                      r'data-field="reported">(\d+)/(\d+)</td>.*?data-field="late">(\d+)</td>.*?'
+                      r'data-field="missing">(\d+)</td>', html, re.S)
+    shown = {name: tuple(int(n) for n in rest) for name, *rest in rows}
+    shown = {name: (s, e, late, missing) for name, (s, e, late, missing) in shown.items()}
+    assert shown == lines
+    assert "259/300 đơn vị đã nộp" in html and "259/300 đơn vị đã nộp" in chat.text
+    for figure in ("24.140 người", "24.500 người (2023-2028)", "98,5%", "92,6% (25.195/27.222)",
+                   "299/300 đơn vị đã báo cáo"):
+        assert figure in chat.text and figure in html, figure
+
+
+def test_the_remind_button_uses_the_planners_keys(engine):
+    from bot.services import reminders
+    from worlds import small_province
+
+    small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18))
+    at = datetime(2026, 12, 15, 2, 30, tzinfo=timezone.utc)  # 09:30 local: the -3@09:00 step is due
+    with session_scope(engine) as s:
+        assert reminders.run_planner(s, at) >= 15
+    with session_scope(engine) as s:
+        rnd = s.exec(select(Round).where(Round.code == "R1")).one()
+        under = {u for u in s.exec(select(Unit.id)).all()}
+        done = reminders.remind_owing(s, rnd, under, at + timedelta(hours=1))
+    assert (done.queued, done.already) == (0, 15)  # the planner reminded them at this step already
+    with session_scope(engine) as s:
+        rnd = s.exec(select(Round).where(Round.code == "R1")).one()
+        done = reminders.remind_owing(s, rnd, under, datetime(2026, 12, 17, 3, 0, tzinfo=timezone.utc))
+        assert (done.queued, done.already) == (15, 0)  # the next step (-1@09:00): once more
+        again = reminders.remind_owing(s, rnd, under, datetime(2026, 12, 17, 4, 0, tzinfo=timezone.utc))
+        assert (again.queued, again.already) == (0, 15)
+        night = reminders.remind_owing(s, rnd, under, datetime(2026, 12, 17, 15, 0, tzinfo=timezone.utc))
+        assert night.queued == 0  # 22:00 local is still the -1 step: nobody twice
