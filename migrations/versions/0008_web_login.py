@@ -1,7 +1,7 @@
 """web_login: single-use sign-in links of the web dashboard and the sessions they start
 
-Revision ID: 0007_web_login
-Revises: 0006_plausibility
+Revision ID: 0008_web_login
+Revises: 0007_send_pace
 Create Date: 2026-12-03
 """
 from typing import Sequence, Union
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision: str = '0007_web_login'
-down_revision: Union[str, None] = '0006_plausibility'
+revision: str = '0008_web_login'
+down_revision: Union[str, None] = '0007_send_pace'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
