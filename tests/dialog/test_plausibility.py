@@ -92,3 +92,54 @@ def test_far_figure_is_asked_back_and_a_confirmed_one_is_marked_for_staff(world,
     note = headers.index("Ghi chú")
     marked = [[c.value for c in r] for r in sheet.iter_rows(min_row=3) if r[0].value == "TD_001"]
     assert marked and "đơn vị đã xác nhận" in marked[0][note]
+
+
+def test_members_above_the_workers_of_an_earlier_round_are_asked_back_and_marked(world, settings):
+    """Members ≤ workers across rounds: the round asks members only; the workers (70) come from 2026-Q3."""
+    from worlds import add_test_round
+    add_test_round(world, "PL-DV", indicators=["DV_TONG"], outlier_factor=None)
+    bind(world, "TD_001", "3101", channel="test")
+    chair = CoreChat(world, settings, user_id="3101", now=NOW)
+    chair.send("/baocao PL-DV")
+    chair.send("75")  # close to the 61 members of last time, but above the 70 workers
+    assert ("Tổng số đoàn viên (75 người) lớn hơn Tổng số CNVCLĐ báo cáo lần gần nhất (70 người). "
+            "Bạn chắc chắn chứ?") in chair.text
+    assert chair.options() == ["Đúng", "Nhập lại"]
+    chair.press("Đúng")
+    assert "Tóm tắt" in chair.text
+    chair.press("Gửi")
+    with Session(world) as s:
+        rnd = s.exec(select(Round).where(Round.code == "PL-DV")).one()
+        [(value, flag)] = s.exec(select(SubmissionValue.value, SubmissionValue.flag)
+                                 .join(Submission, Submission.id == SubmissionValue.submission_id)
+                                 .where(Submission.round_id == rnd.id)).all()
+    assert (value, flag) == (75, "outlier")
+
+
+def test_workers_below_the_members_of_an_earlier_round_are_asked_back(world, settings):
+    from worlds import add_test_round
+    add_test_round(world, "PL-LD", indicators=["LD_TONG"], outlier_factor=None)
+    bind(world, "TD_001", "3102", channel="test")
+    chair = CoreChat(world, settings, user_id="3102", now=NOW)
+    chair.send("/baocao PL-LD")
+    chair.send("55")
+    assert "Tổng số CNVCLĐ (55 người) nhỏ hơn Tổng số đoàn viên báo cáo lần gần nhất (61 người)." in chair.text
+    chair.press("Nhập lại")
+    chair.send("72")  # at least the members: no question
+    assert "Tóm tắt" in chair.text
+
+
+def test_members_above_workers_in_the_same_round_is_a_hard_rule(world, settings):
+    """When the round asks both, the rule is checked on the figures typed now and refuses (no Đúng)."""
+    from worlds import add_test_round
+    add_test_round(world, "PL-BOTH", indicators=["DV_TONG", "LD_TONG"], outlier_factor=None)
+    bind(world, "TD_001", "3103", channel="test")
+    chair = CoreChat(world, settings, user_id="3103", now=NOW)
+    chair.send("/baocao PL-BOTH")
+    chair.send("62")
+    assert "mục 2/2" in chair.text  # 62 > the 70 workers of last time? no; and workers are asked now anyway
+    chair.send("50")
+    assert "Tổng số CNVCLĐ (50 người) không thể nhỏ hơn Tổng số đoàn viên (62 người) đã nhập trước đó" in chair.text
+    assert "Đúng" not in chair.options()
+    chair.send("64")
+    assert "Tóm tắt" in chair.text
