@@ -500,25 +500,43 @@ def plan_values(session: Session, period: Period, indicators: list[Indicator], w
 
 
 def _scoped_values(session: Session, rnd: Round, root_id: int | None, group_by: str, round_ids: list[int]):  # type: ignore[no-untyped-def]
-    """FROM clause: expected units → their submissions in these rounds → values; and the group key."""
+    """FROM clause: expected units → their submissions in these rounds → values; the group key; and
+    the *owner* of each submission: the expected unit itself, or the survivor a merged unit's
+    reports now count into (merged units are no longer asked; their figures are not lost)."""
     exp = expected_units(session, rnd, root_id)
-    key = exp.c.unit_id if group_by == GROUP_BY_UNIT else exp.c.group_id
-    joined = DrivingJoin(exp, _sub, and_(_sub.c.unit_id == exp.c.unit_id, _member(_sub.c.round_id, round_ids)))
-    return exp, key, joined
+    if session.execute(select(_unit.c.id).where(_unit.c.merged_into_id.is_not(None)).limit(1)).first() is None:
+        key = exp.c.unit_id if group_by == GROUP_BY_UNIT else exp.c.group_id
+        joined = DrivingJoin(exp, _sub, and_(_sub.c.unit_id == exp.c.unit_id, _member(_sub.c.round_id, round_ids)))
+        return exp, key, joined, exp.c.unit_id, None
+    units = _units(session, rnd)
+    own = select(exp.c.unit_id, exp.c.unit_id.label("owner_id"), exp.c.group_id, exp.c.sector)
+    absorbed = (select(units.c.id.label("unit_id"), exp.c.unit_id.label("owner_id"), exp.c.group_id, exp.c.sector)
+                .select_from(units.join(exp, units.c.merged_into_id == exp.c.unit_id))
+                .where(units.c.active == literal(False)))
+    src = own.union_all(absorbed).subquery("sources")
+    key = src.c.owner_id if group_by == GROUP_BY_UNIT else src.c.group_id
+    joined = DrivingJoin(src, _sub, and_(_sub.c.unit_id == src.c.unit_id, _member(_sub.c.round_id, round_ids)))
+    return src, key, joined, src.c.owner_id, src.c.unit_id == src.c.owner_id
 
 
 def direct_rows(session: Session, rnd: Round, root_id: int | None, group_by: str,
-                indicator_rounds: dict[int, list[int]]) -> list[tuple[Any, ...]]:
-    """(group, sector, indicator, units, Σ value, answers "có") by plain GROUP BY, no ranking."""
+                indicator_rounds: dict[int, list[int]], sums: set[int] = frozenset()) -> list[tuple[Any, ...]]:  # type: ignore[assignment]
+    """(group, sector, indicator, units, Σ value, answers "có") by plain GROUP BY, no ranking.
+
+    A merged unit's reports count into its survivor for the indicators in ``sums`` only (a
+    snapshot is the survivor's own latest figure, never added to the merged unit's)."""
     if not indicator_rounds:
         return []
     all_rounds = sorted({r for rs in indicator_rounds.values() for r in rs})
-    exp, key, joined = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
     pairs = _asked(indicator_rounds)
-    stmt = (select(key, exp.c.sector, _val.c.indicator_id, func.count(distinct(_sub.c.unit_id)), func.sum(_val.c.value),
+    counted = [pairs, _val.c.value.is_not(None)]
+    if own is not None:
+        counted.append(or_(own, _member(_val.c.indicator_id, sorted(sums))) if sums else own)
+    stmt = (select(key, exp.c.sector, _val.c.indicator_id, func.count(distinct(owner)), func.sum(_val.c.value),
                    func.sum(case((_val.c.value > 0, 1), else_=0)))
             .select_from(joined.join(_val, _val.c.submission_id == _sub.c.id))
-            .where(pairs, _val.c.value.is_not(None))
+            .where(*counted)
             .group_by(key, exp.c.sector, _val.c.indicator_id))
     return [tuple(r) for r in session.execute(stmt).all()]
 
@@ -531,13 +549,14 @@ def direct_ratio_rows(session: Session, rnd: Round, root_id: int | None, group_b
     all_rounds = sorted({r for n in denominators for r in indicator_rounds.get(n, [])})
     if not all_rounds:
         return []
-    exp, key, joined = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, _owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
     num, den = _val.alias("num"), _val.alias("den")
     wanted = case(dict(denominators), value=num.c.indicator_id)
     stmt = (select(key, exp.c.sector, num.c.indicator_id, func.count(), func.sum(num.c.value), func.sum(den.c.value))
             .select_from(joined.join(num, num.c.submission_id == _sub.c.id)
                          .join(den, and_(den.c.submission_id == _sub.c.id, den.c.indicator_id == wanted)))
-            .where(_member(num.c.indicator_id, list(denominators)), num.c.value.is_not(None), den.c.value.is_not(None))
+            .where(_member(num.c.indicator_id, list(denominators)), num.c.value.is_not(None), den.c.value.is_not(None),
+                   *([own] if own is not None else []))
             .group_by(key, exp.c.sector, num.c.indicator_id))
     return [tuple(r) for r in session.execute(stmt).all()]
 
@@ -546,7 +565,7 @@ def _ranked_values(session: Session, rnd: Round, period: Period, root_id: int | 
                    indicator_rounds: dict[int, list[int]]):  # type: ignore[no-untyped-def]
     """Subquery of values with rn_period (latest round of a period) and rn_latest (latest overall)."""
     all_rounds = sorted({r for rs in indicator_rounds.values() for r in rs})
-    exp, key, joined = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
     rn_period = func.row_number().over(
         partition_by=(_sub.c.unit_id, _val.c.indicator_id, _round.c.period_id),
         order_by=(_round.c.deadline_at.desc(), _round.c.id.desc()))
@@ -556,8 +575,10 @@ def _ranked_values(session: Session, rnd: Round, period: Period, root_id: int | 
     kind_rank = case(figures.KIND_ORDER, value=_period.c.kind, else_=0)
     longest = func.max(kind_rank).over(partition_by=(_sub.c.unit_id, _val.c.indicator_id))
     pairs = _asked(indicator_rounds)
-    return (select(key.label("gkey"), exp.c.sector, _sub.c.unit_id, _val.c.indicator_id, _val.c.value,
-                   _period.c.kind, rn_period.label("rn_period"), rn_latest.label("rn_latest"),
+    # a latest figure (snapshot, ratio, "có") is a unit's own: a merged unit's is not its survivor's
+    latest_ok = rn_latest if own is None else case((own, rn_latest), else_=literal(0))
+    return (select(key.label("gkey"), exp.c.sector, owner.label("unit_id"), _val.c.indicator_id, _val.c.value,
+                   _period.c.kind, rn_period.label("rn_period"), latest_ok.label("rn_latest"),
                    kind_rank.label("kind_rank"), longest.label("longest"))
             .select_from(joined.join(_round, _round.c.id == _sub.c.round_id)
                          .join(_period, _period.c.id == _round.c.period_id)
@@ -737,7 +758,8 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
     rollups = {i.id: i.rollup for i in indicators}
     plain = [i.id for i in indicators if i.rollup != Rollup.RATIO]
     direct = {i: plan.rounds[i] for i in plain if i in plan.direct and i in plan.rounds}
-    for gid, sector, ind_id, n, total, yes in direct_rows(session, rnd, root_id, group_by, direct):
+    for gid, sector, ind_id, n, total, yes in direct_rows(
+            session, rnd, root_id, group_by, direct, {i.id for i in indicators if i.rollup == Rollup.SUM}):
         share = rollups[ind_id] == Rollup.SHARE_YES
         figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
             rollups[ind_id], units=int(n or 0), total=0.0 if share else float(total or 0), yes=int(yes or 0) if share else 0)

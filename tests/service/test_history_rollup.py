@@ -108,6 +108,16 @@ def test_merged_pair_is_counted_once(demo_engine):
     # after it, the merged unit is no longer asked: its members are not added to the survivor's
     assert "TD_001" not in q3["DV_TONG/units"]
     assert q3["DV_TONG"] == minus(td_q3, td_q3, ["TD_001"], "DV_TONG")
+    assert q3["expected"] == td_q3["expected"] - 1
+    # but what it reported still counts, into the survivor: sums of the year are not lost
+    for code in ("DV_MOI", "KPCD_THU", "DP_THU"):
+        units, total = td_q3[code]
+        survivor_units, survivor_total = td_q3[code + "/units"].get("TD_002", (0, 0.0))
+        merged_units, merged_total = td_q3[code + "/units"]["TD_001"]
+        assert merged_units == 1 and merged_total > 0, code  # the merged unit reported this year
+        together = 1  # one unit now: the survivor, with both units' figures
+        assert q3[code] == (units - survivor_units - merged_units + together, total), code
+        assert q3[code + "/units"]["TD_002"] == (together, survivor_total + merged_total), code
 
 
 def test_staff_may_ask_for_todays_tree(demo_engine):
