@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from bot.i18n import N_, _
 from bot.messages import Option, esc
-from bot.models import Indicator, IndicatorKind, Period, ReportDraft, Round, Submission, Unit
+from bot.models import Indicator, IndicatorKind, ReportDraft, Round, Submission, Unit
 from bot.services import plausibility, registry, reporting
 from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
 from handlers import menu
@@ -171,9 +171,11 @@ def refuse_locked(ctx: Ctx, unit: Unit) -> None:
 
 
 def current(ctx: Ctx) -> tuple[Round, Unit, ReportDraft | None] | None:
-    """The round of this conversation, re-checked against the person's own unit."""
+    """The round of this conversation, re-checked against the person's own unit, with its draft."""
     unit = ctx.unit
-    rnd = ctx.session.get(Round, ReportChoices.load(ctx).round_id or 0)
+    loaded = reporting.round_and_draft(ctx.session, ReportChoices.load(ctx).round_id or 0, unit) \
+        if unit is not None else None
+    rnd = loaded[0] if loaded is not None else None
     if unit is None or rnd is None or not reporting.in_audience(ctx.session, rnd, unit):
         ctx.leave()
         ctx.say(_("This report is no longer available. Type /baocao to see the open rounds."))
@@ -181,14 +183,27 @@ def current(ctx: Ctx) -> tuple[Round, Unit, ReportDraft | None] | None:
     if rnd.locked:
         refuse_locked(ctx, unit)
         return None
-    return rnd, unit, reporting.draft_of(ctx.session, rnd, unit)
+    return rnd, unit, loaded[1] if loaded is not None else None
+
+
+FACTS_KEY = "_facts"  # reporting.ReportFacts of this conversation's report, loaded once per report
+
+
+def facts_of(ctx: Ctx, rnd: Round, unit: Unit) -> reporting.ReportFacts:
+    """The report's indicators, last figures and targets: kept in the conversation from the first
+    question on (a new report, or another round or unit, loads them again)."""
+    key = ("facts", rnd.id, unit.id)
+    if key not in ctx.memo:
+        facts = reporting.ReportFacts.from_json((ctx.state.data or {}).get(FACTS_KEY))
+        if facts is None or (facts.round_id, facts.unit_id) != (rnd.id, unit.id):
+            facts = reporting.report_facts(ctx.session, rnd, unit)
+            ctx.update(**{FACTS_KEY: facts.to_json()})
+        ctx.memo[key] = facts
+    return ctx.memo[key]
 
 
 def indicators_of(ctx: Ctx, rnd: Round, unit: Unit) -> list[Indicator]:
-    key = ("indicators", rnd.id, unit.id)
-    if key not in ctx.memo:
-        ctx.memo[key] = reporting.round_indicators(ctx.session, rnd, unit)
-    return ctx.memo[key]
+    return facts_of(ctx, rnd, unit).indicators
 
 
 def catalogue(indicators: list[Indicator]) -> dict[str, Indicator]:
@@ -217,15 +232,15 @@ def ask(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, note: str | None =
     if indicator.code in draft.values:
         lines.append(_("Typed so far: {value}").format(
             value=esc(reporting.format_indicator_value(indicator, draft.values[indicator.code]))))
-    previous = reporting.last_value(ctx.session, unit, indicator, rnd)
+    facts = facts_of(ctx, rnd, unit)
+    previous = facts.last.get(indicator.code)
     if previous is not None:
         lines.append(_("Last reported: {value} ({round})").format(
-            value=esc(reporting.format_indicator_value(indicator, previous[0])), round=esc(previous[1].title)))
-    period = ctx.session.get(Period, rnd.period_id)
-    target = reporting.target_for(ctx.session, unit, indicator, period) if period else None
+            value=esc(reporting.format_indicator_value(indicator, previous[0])), round=esc(previous[1])))
+    target = facts.targets.get(indicator.code)
     if target is not None:
         lines.append(_("Target for {period}: {value}").format(
-            period=esc(target[1].code), value=esc(reporting.format_target(indicator, target[0]))))
+            period=esc(target[1]), value=esc(reporting.format_target(indicator, target[0]))))
     controls: list[Option] = []
     if not indicator.required:
         controls.append(ctx.option(_("Skip"), FLOW, "skip"))
@@ -256,7 +271,7 @@ def accept_value(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft, indicator
         if reason is not None:
             ask(ctx, rnd, unit, draft, note=esc(reason))
             return
-        doubt = None if confirmed else plausibility.warning(ctx.session, rnd, unit, indicator, value, asked)
+        doubt = None if confirmed else plausibility.judge(facts_of(ctx, rnd, unit), indicator, value)
         if doubt is not None:
             ctx.goto(ReportStep.CONFIRM)
             choices = ReportChoices.load(ctx)

@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.i18n import _, pick_language, use_language
 from bot.messages import Incoming, Response, response_from_json, response_to_json
-from bot.models import ConversationState, Person
+from bot.models import ConversationState
 from bot.services import inbox, push_choices, registry
 from bot.textvn import fold
 from handlers import ask, commands, menu, notices, onboarding, report
@@ -186,8 +186,7 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
             row = inbox.claim(session, incoming.inbox_id) if incoming.inbox_id is not None else None
             if row is not None and row.handled_at is not None:
                 return response_from_json(row.reply or {})
-            identity = registry.identity_of(session, incoming.channel, incoming.user_id)
-            person = session.get(Person, identity.person_id) if identity else None
+            identity, person, unit = registry.identity_and_person(session, incoming.channel, incoming.user_id)
             if person is not None and not person.active:
                 person = None
             state = load_state(session, incoming, now)
@@ -196,6 +195,8 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
             with use_language(lang):
                 ctx = Ctx(session=session, settings=settings, incoming=incoming, state=state,
                           identity=identity, person=person, now=now)
+                if person is not None and unit is not None:
+                    ctx.memo[("unit", person.unit_id)] = unit  # read with the person (Ctx.unit)
                 version_before = state.version
                 dispatch(ctx)
                 if state.version != version_before:  # a passed step keeps its choices

@@ -29,29 +29,38 @@ DRAFT_KEY = "_outliers"  # in ReportDraft.values: the codes whose value the chai
 
 
 def warning(session: Session, rnd: Round, unit: Unit, indicator: Indicator, value: Decimal,
-            asked: dict[str, Indicator]) -> str | None:
+            asked: dict[str, Indicator] | None = None) -> str | None:
+    """The question to ask before accepting `value`, or None when it looks plausible (loads the
+    report's facts; a conversation keeps them and calls `judge`)."""
+    return judge(reporting.report_facts(session, rnd, unit), indicator, value)
+
+
+def judge(facts: reporting.ReportFacts, indicator: Indicator, value: Decimal) -> str | None:
     """The question to ask before accepting `value`, or None when it looks plausible.
 
-    `asked` are the indicators of this round (their "not above" rules are checked hard, in the round).
+    The "not above" rules between indicators of this report are checked hard, in the report
+    (reporting.check_value); here only those with indicators outside it, against the figures
+    the unit last reported.
     """
     if indicator.kind == IndicatorKind.YESNO:
         return None
-    previous = reporting.last_value(session, unit, indicator, rnd)
+    previous = facts.last.get(indicator.code)
     factor = Decimal(str(indicator.outlier_factor or DEFAULT_FACTOR))
     if previous is not None and previous[0] is not None:
         old = Decimal(str(previous[0]))
         if old > 0 and (value > old * factor or value * factor < old):
             return _("This figure is very different from last time ({old} → {new}). Are you sure?").format(
                 old=reporting.format_indicator_value(indicator, old), new=reporting.format_indicator_value(indicator, value))
+    asked = {i.code for i in facts.indicators}
     rules = []
     if indicator.not_above_code and indicator.not_above_code not in asked:
         rules.append((indicator.not_above_code, True))
-    for other in session.exec(select(Indicator).where(Indicator.not_above_code == indicator.code)).all():
-        if other.code not in asked:
-            rules.append((other.code, False))
+    for code in facts.below.get(indicator.code, []):
+        if code not in asked:
+            rules.append((code, False))
     for code, this_is_smaller in rules:
-        other = session.exec(select(Indicator).where(Indicator.code == code)).first()
-        latest = reporting.last_value(session, unit, other, rnd) if other is not None else None
+        other = facts.related.get(code)
+        latest = facts.last.get(code)
         if other is None or latest is None or latest[0] is None:
             continue
         known = Decimal(str(latest[0]))

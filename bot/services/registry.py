@@ -228,6 +228,18 @@ def _people_with_several(idents: list[ChatIdentity]) -> set[int]:
     return {pid for pid, n in counts.items() if n > 1}
 
 
+def identity_and_person(session: Session, channel: str,
+                        external_id: str) -> tuple[ChatIdentity | None, Person | None, Unit | None]:
+    """A chat account, its person and the person's unit, in one query."""
+    row = session.exec(
+        select(ChatIdentity, Person, Unit)
+        .outerjoin(Person, col(Person.id) == col(ChatIdentity.person_id))
+        .outerjoin(Unit, col(Unit.id) == col(Person.unit_id))
+        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else (None, None, None)
+
+
 def identity_of(session: Session, channel: str, external_id: str) -> ChatIdentity | None:
     return session.exec(
         select(ChatIdentity).where(

@@ -83,6 +83,102 @@ def round_indicators(session: Session, rnd: Round, unit: Unit) -> list[Indicator
     return [i for i in rows if applies_to(i, unit)]
 
 
+@dataclass
+class ReportFacts:
+    """What a report conversation shows and checks besides the typed figures, loaded once per
+    report (a handful of queries) and kept with the conversation, so that a typed answer
+    costs no query for them: the unit's indicators in the round's order, the indicators of
+    "not above" rules against them, the figures last confirmed in earlier rounds, the targets.
+
+    A report started before an indicator was added to the round, a target imported or an
+    earlier round corrected shows what was true at its start; the submission itself reads
+    the round's indicators afresh.
+    """
+
+    round_id: int
+    unit_id: int
+    indicators: list[Indicator]  # the unit's, in the round's order
+    related: dict[str, Indicator]  # by code: the round's and those of "not above" rules with them
+    below: dict[str, list[str]]  # code → codes of the indicators that must not be above it
+    last: dict[str, tuple[float, str]]  # code → (value, round title) last confirmed in an earlier round
+    targets: dict[str, tuple[float, str]]  # code → (target, period code)
+
+    VERSION = 1
+
+    def to_json(self) -> dict:
+        return {"v": self.VERSION, "round": self.round_id, "unit": self.unit_id,
+                "order": [i.code for i in self.indicators],
+                "related": {c: i.model_dump() for c, i in self.related.items()},
+                "below": self.below, "last": {c: list(v) for c, v in self.last.items()},
+                "targets": {c: list(v) for c, v in self.targets.items()}}
+
+    @classmethod
+    def from_json(cls, data: object) -> "ReportFacts | None":
+        """The facts kept with a conversation; None when missing or of an older shape."""
+        if not isinstance(data, dict) or data.get("v") != cls.VERSION:
+            return None
+        try:
+            related = {c: Indicator.model_validate(d) for c, d in data["related"].items()}
+            return cls(round_id=int(data["round"]), unit_id=int(data["unit"]),
+                       indicators=[related[c] for c in data["order"]], related=related,
+                       below={c: [str(o) for o in v] for c, v in data["below"].items()},
+                       last={c: (float(v[0]), str(v[1])) for c, v in data["last"].items()},
+                       targets={c: (float(v[0]), str(v[1])) for c, v in data["targets"].items()})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+def report_facts(session: Session, rnd: Round, unit: Unit) -> ReportFacts:
+    """Load the facts of one unit's report in a round (see ReportFacts)."""
+    indicators = round_indicators(session, rnd, unit)
+    codes = [i.code for i in indicators]
+    related = {i.code: i for i in indicators}
+    outside = [i.not_above_code for i in indicators if i.not_above_code and i.not_above_code not in related]
+    conditions = [col(Indicator.not_above_code).in_(codes)] if codes else []
+    if outside:
+        conditions.append(col(Indicator.code).in_(outside))
+    below: dict[str, list[str]] = {}
+    if conditions:
+        from sqlalchemy import or_
+
+        for other in session.exec(select(Indicator).where(or_(*conditions)).order_by(col(Indicator.id))).all():
+            related.setdefault(other.code, other)
+            if other.not_above_code in codes:
+                below.setdefault(other.not_above_code, []).append(other.code)
+    by_id = {i.id: i.code for i in related.values()}
+    last: dict[str, tuple[float, str]] = {}
+    if by_id:
+        rows = session.exec(
+            select(SubmissionValue.indicator_id, SubmissionValue.value, Round.title)
+            .join(Submission, col(Submission.id) == col(SubmissionValue.submission_id))
+            .join(Round, col(Round.id) == col(Submission.round_id))
+            .where(Submission.unit_id == unit.id, col(SubmissionValue.indicator_id).in_(list(by_id)),
+                   col(SubmissionValue.value).is_not(None), Round.id != rnd.id,
+                   Round.deadline_at < rnd.deadline_at)
+            .order_by(col(Round.deadline_at).desc())
+        ).all()
+        for indicator_id, value, title in rows:  # the first row per indicator: the latest round
+            last.setdefault(by_id[indicator_id], (value, title))
+    targets: dict[str, tuple[float, str]] = {}
+    period = session.get(Period, rnd.period_id)
+    if period is not None and indicators:
+        best: dict[str, tuple[int, float, str]] = {}
+        for indicator_id, value, p in session.exec(
+            select(Target.indicator_id, Target.value, Period)
+            .join(Period, col(Period.id) == col(Target.period_id))
+            .where(Target.unit_id == unit.id, col(Target.indicator_id).in_([i.id for i in indicators]),
+                   Period.starts_on <= period.starts_on, Period.ends_on >= period.ends_on)
+        ).all():
+            span = (p.ends_on - p.starts_on).days
+            code = by_id[indicator_id]
+            if code not in best or span < best[code][0]:  # the shortest period containing the round's
+                best[code] = (span, value, p.code)
+        targets = {c: (v, pc) for c, (_s, v, pc) in best.items()}
+    assert rnd.id is not None and unit.id is not None
+    return ReportFacts(round_id=rnd.id, unit_id=unit.id, indicators=indicators, related=related, below=below,
+                       last=last, targets=targets)
+
+
 def submission_of(session: Session, rnd: Round, unit: Unit) -> Submission | None:
     return session.exec(
         select(Submission).where(Submission.round_id == rnd.id, Submission.unit_id == unit.id)
@@ -211,6 +307,18 @@ def check_value(
 
 
 # ---- drafts ---------------------------------------------------------------------------
+
+
+def round_and_draft(session: Session, round_id: int, unit: Unit) -> tuple[Round, ReportDraft | None] | None:
+    """A round and the unit's draft of it, in one query (without flushing the session first:
+    nothing written in this transaction yet changes either)."""
+    row = session.exec(
+        select(Round, ReportDraft)
+        .outerjoin(ReportDraft, (col(ReportDraft.round_id) == col(Round.id)) & (col(ReportDraft.unit_id) == unit.id))
+        .where(Round.id == round_id)
+        .execution_options(autoflush=False)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def draft_of(session: Session, rnd: Round, unit: Unit) -> ReportDraft | None:
