@@ -3,14 +3,19 @@
 World (tests/support/worlds.small_province): province P, unions U1 (G01–G12) and U2 (G13–G20),
 a chair bound to every CĐCS, an officer per union, a staff member; round R1 open since three
 days ago, due in ten, with G01–G05 reported. G06's chair reports (and corrects) through the chat;
-everyone signs in with the link /web sends in the chat.
+everyone signs in with the link /web sends in the chat; an officer of U1 joins with an invite made
+through the CLI.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -24,6 +29,8 @@ from e2e import BotProcess, free_port, press, province_users, say, texts, wait_u
 from worlds import small_province
 
 pytestmark = pytest.mark.e2e
+
+CONGDOAN = str(Path(sys.executable).parent / "congdoan")
 
 
 @pytest.fixture
@@ -161,12 +168,20 @@ def test_staff_signs_in_sees_the_chat_figures_drills_down_downloads_and_reminds_
 def test_an_officer_sees_only_their_union_and_links_cookies_and_forms_are_checked(fake, running, browser,
                                                                                   browser_page):
     url, people, port = running
-    _chairs, officers, staff = province_users(fake, people)
+    _chairs, _officers, staff = province_users(fake, people)
     rid, unit_ids = ids(url)
     base = f"http://127.0.0.1:{port}/dashboard"
 
+    # an officer of U1 registers with an invite made through the CLI
+    made = subprocess.run([CONGDOAN, "invite", "U1", "--role", "officer"], env=dict(os.environ, DATABASE_URL=url),
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.splitlines()[1].strip()
+    officer = fake.user(8301, first_name="Hà")
+    assert "Xác nhận thành công" in texts(say(officer, f"/start {code}"))
+
     page = browser_page
-    link = sign_in_link(officers["U1"])
+    link = sign_in_link(officer)
     sign_in(page, link)
     page.click("text=Đợt thử R1")
     page.wait_for_selector("#units")

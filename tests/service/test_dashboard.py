@@ -283,3 +283,58 @@ def test_the_remind_button_uses_the_planners_keys(engine):
         assert (again.queued, again.already) == (0, 15)
         night = reminders.remind_owing(s, rnd, under, datetime(2026, 12, 17, 15, 0, tzinfo=timezone.utc))
         assert night.queued == 0  # 22:00 local is still the -1 step: nobody twice
+
+
+def test_notices_show_delivery_and_remind_once_per_press(engine, db_url, tmp_path):
+    from bot.models import ChatIdentity, Notice
+    from bot.services import notices
+    from worlds import small_province
+
+    world = small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0)
+    now = utcnow()
+
+    def person(s, chat_id):  # type: ignore[no-untyped-def]
+        ident = s.exec(select(ChatIdentity).where(ChatIdentity.external_id == str(chat_id))).one()
+        return s.get(Person, ident.person_id)
+
+    with session_scope(engine) as s:
+        staff = person(s, world["staff"])
+        audience = {"kind": "unions", "units": [s.exec(select(Unit.id).where(Unit.code == "U2")).one()]}
+        notice = notices.save_draft(s, staff, None, body="Họp giao ban quý IV", file_id=None, file_name=None,
+                                    audience=audience, requires_ack=True, send_at=None, now=now)
+        found = notices.resolve_audience(s, staff, audience)
+        assert notices.queue(s, notice.id, staff, found, progress_to=None, now=now) is not None
+        notice_id = notice.id
+        for n, row in enumerate(s.exec(select(Outbox).where(Outbox.kind == "notice").order_by(Outbox.id)).all()[:3]):
+            row.status = "sent"
+            s.add(row)
+            notices.record_delivery(s, row, True, now)
+        notices.acknowledge(s, notice_id, person(s, world["chairs"]["G13"]).id, now)
+        staff_id = staff.id
+        officer_id = person(s, world["officers"]["U2"]).id
+
+    settings = Settings(database_url=db_url, data_dir=str(tmp_path / "data"), http_port=8080)
+    app = build_app(settings, {}, Signer(SECRET, 3600), engine, SECRET)
+    client = signed_in(app, engine, staff_id)
+    listing = client.get("/dashboard/notices").text
+    assert "Họp giao ban quý IV" in listing and "đã nhận 3/8 · đã xác nhận 1 · lỗi 0" in listing
+    page = client.get(f"/dashboard/notices/{notice_id}")
+    assert page.status_code == 200
+    assert re.search(r'data-field="delivered">3<', page.text) and re.search(r'data-field="acked">1<', page.text)
+    assert "Chủ tịch 14" in page.text and "Chủ tịch 13" not in page.text  # G13 acknowledged
+
+    before = outbox_count(engine)
+    token = csrf_of(page.text)
+    first = client.post(f"/dashboard/notices/{notice_id}/remind", data={"csrf": token, "seen": "0"})
+    assert first.status_code == 200 and "tới 7 người chưa xác nhận" in first.text
+    assert outbox_count(engine) == before + 7
+    second = client.post(f"/dashboard/notices/{notice_id}/remind", data={"csrf": token, "seen": "0"})
+    assert "không gửi lại" in second.text and outbox_count(engine) == before + 7  # the same page pressed twice
+    assert client.post(f"/dashboard/notices/{notice_id}/remind", data={"seen": "1"}).status_code == 403
+
+    # an officer of U2 did not send it (the province did): not theirs to follow
+    officer = signed_in(app, engine, officer_id)
+    assert officer.get(f"/dashboard/notices/{notice_id}").status_code == 404
+    assert "Họp giao ban" not in officer.get("/dashboard/notices").text
+    with Session(engine) as s:
+        assert s.get(Notice, notice_id).remind_count == 1
