@@ -26,11 +26,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlmodel import Session
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
 
 from bot.clock import local_today, to_local, utcnow
 from bot.i18n import _
-from bot.models import IndicatorKind, Round, Rollup
+from bot.models import IndicatorKind, Level, Round, Rollup, Unit
 from bot.services import cells, figures, plausibility, reporting
 from bot.services.rollup import (
     GROUP_BY_UNIT,
@@ -195,7 +197,9 @@ def _summary_sheet(ws: Worksheet, rollup: RoundRollup, min_coverage: float = fig
 
 
 def _completeness_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
-    headers = [_("Code"), _("Upper-level union"), _("Units expected"), _("On time"), _("Late"),
+    # under an upper-level union the rows are its CĐCS, each a unit of its own, not a union above others
+    grassroots = bool(rollup.groups) and all(u.level == Level.GRASSROOTS for u in rollup.groups.values())
+    headers = [_("Code"), _("Unit") if grassroots else _("Upper-level union"), _("Units expected"), _("On time"), _("Late"),
                _("Not submitted"), _("Share submitted")]
     rows: list[list[_Cell]] = []
     for gid, unit in rollup.groups.items():
@@ -209,6 +213,17 @@ def _completeness_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
     _write_table(ws, title, headers, rows, totals=[len(rows) - 1])
 
 
+def _parent_names(session: Session, statuses: list) -> dict[int, str]:
+    """unit id → the name of the union directly above it (its "Công đoàn cấp trên"), whatever the scope."""
+    parent = aliased(Unit)
+    ids = [st.unit_id for st in statuses]
+    found: dict[int, str] = {}
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        found.update(session.exec(sm_select(Unit.id, parent.name).join(parent, parent.id == Unit.parent_id)
+                                  .where(col(Unit.id).in_(chunk))).all())
+    return found
+
+
 def build_workbook(session: Session, rnd: Round, root_id: int | None,
                    min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> bytes:
     """The .xlsx of a round under a root unit (None: every unit), as bytes."""
@@ -216,7 +231,7 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None,
     per_unit = rollup_round(session, rnd, root_id, group_by=GROUP_BY_UNIT, group_targets=True)
     statuses = unit_statuses(session, rnd, root_id)
     raw = round_values(session, rnd, root_id)
-    group_names = {gid: u.name for gid, u in groups.groups.items()}
+    group_names = _parent_names(session, statuses)
 
     wb = Workbook()
     summary = wb.active
@@ -230,7 +245,7 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None,
     rows: list[list[_Cell]] = []
     for st in statuses:
         when = to_local(st.submitted_at).replace(tzinfo=None) if st.submitted_at else None
-        rows.append([(st.code, None), (st.name, None), (group_names.get(st.group_id, ""), None),
+        rows.append([(st.code, None), (st.name, None), (group_names.get(st.unit_id, ""), None),
                      (sector_label(st.sector), None), (status_label(st.status), None), (when, DATETIME),
                      (st.reference or "", None)])
     _write_table(ws, _("{round}: units and their reports").format(round=rnd.title), headers, rows)
@@ -292,7 +307,7 @@ def _indicator_sheet(ws: Worksheet, rollup: RoundRollup, result: IndicatorResult
         fig = result.by_group.get(st.unit_id)
         value = fig.value if fig is not None else None
         target = result.group_target(rollup.group_targets(result, st.unit_id), st.unit_id)
-        row: list[_Cell] = [(st.code, None), (st.name, None), (group_names.get(st.group_id, ""), None),
+        row: list[_Cell] = [(st.code, None), (st.name, None), (group_names.get(st.unit_id, ""), None),
                             (sector_label(st.sector), None),
                             (raw.get((st.unit_id, ind.id)), _value_format(result))]  # type: ignore[arg-type]
         if ratio:

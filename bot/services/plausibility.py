@@ -6,8 +6,8 @@ A hard rule (a range, "not above" another figure of the same report) refuses a v
 * a value far from the unit's previous report of that indicator — more than `factor` times
   it or less than 1/`factor` of it (Indicator.outlier_factor, default 5);
 * a value that breaks a "not above" rule (members ≤ workers, donors ≤ workers: `not_above` in
-  examples/indicators.csv) against the latest value the unit reported for the
-  other indicator in an earlier round (members ≤ workers, donors ≤ workers across rounds).
+  examples/indicators.csv) against the latest value the unit reported for the other
+  indicator in an earlier round, when this round does not ask that indicator.
 
 A value the chair confirms is stored with SubmissionValue.flag = OUTLIER, and staff see the mark
 in the workbook and in /tonghop.

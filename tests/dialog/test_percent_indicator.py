@@ -70,3 +70,16 @@ def test_percent_typed_with_and_without_the_sign_and_the_rules(province, setting
     assert result.total.value == pytest.approx(78.333, abs=0.001)  # (87,5 + 87,5 + 60) ÷ 3: an average, not a sum
     assert result.target() == 90  # the province's common target applies below it
     assert result.attainment() == pytest.approx(78.333 / 90 * 100, abs=0.01)
+
+
+def test_an_unfinished_report_is_named_once(province, settings):
+    """The round's title already says "Báo cáo…": the resume question does not say "báo cáo Báo cáo"."""
+    bind(province, "TD_901", "2101", channel="test")
+    chat = CoreChat(province, settings, user_id="2101", now=NOW)
+    chat.send("/baocao 2026-Q4")
+    chat.send("34")
+    chat.press("Hủy")
+    chat.send("/baocao")
+    chat.press("Báo cáo số liệu quý IV/2026")
+    assert "Bạn có Báo cáo số liệu quý IV/2026 đang làm dở (1/8 mục" in chat.text
+    assert "báo cáo báo cáo" not in chat.text.lower()

@@ -114,3 +114,28 @@ def test_chart_png_for_a_phone_with_vietnamese_labels(demo_engine):
     cmap = font.get_charmap()
     labels = "Tình hình nộp Tiến độ so với chỉ tiêu LĐLĐ huyện Tam Đường Đoàn viên kết nạp mới ưu tú"
     assert all(ord(ch) in cmap for ch in labels if not ch.isspace())
+
+
+def test_an_upper_level_unions_workbook_names_its_cdcs_under_it(demo_engine):
+    """Exported for LĐLĐ huyện Tam Đường: each CĐCS is one row, under Tam Đường in "Công đoàn cấp trên"
+    (not listed as its own upper-level union), in the units sheet and every indicator sheet."""
+    wb = workbook(demo_engine, "2026-Q3", "LDLD_TD")
+    with Session(demo_engine) as s:
+        upper = s.exec(select(Unit).where(Unit.code == "LDLD_TD")).one()
+        cdcs = {u.code: u.name for u in s.exec(select(Unit).where(Unit.parent_id == upper.id, Unit.active == True))}  # noqa: E712
+    units = rows(wb["Danh sách đơn vị"])
+    assert sorted(r["Mã"] for r in units) == sorted(cdcs)  # every CĐCS once
+    assert {r["Công đoàn cấp trên"] for r in units} == {upper.name}
+    for r in rows(wb["DV_TONG"]):
+        assert r["Công đoàn cấp trên"] == upper.name and r["Đơn vị"] == cdcs[r["Mã"]]
+    completeness = wb["Tình hình nộp"]
+    header = [c.value for c in completeness[2]]
+    assert header[1] == "Đơn vị" and "Công đoàn cấp trên" not in header
+    listed = [r for r in rows(completeness) if r["Mã"]]
+    assert sorted(r["Mã"] for r in listed) == sorted(cdcs)
+    assert all(r["Đơn vị"] == cdcs[r["Mã"]] for r in listed)
+
+    province = workbook(demo_engine, "2026-Q3", "LDLD_LC")  # the province's keeps its unions as groups
+    assert [c.value for c in province["Tình hình nộp"][2]][1] == "Công đoàn cấp trên"
+    td = [r for r in rows(province["Danh sách đơn vị"]) if r["Mã"].startswith("TD_")]
+    assert td and {r["Công đoàn cấp trên"] for r in td} == {upper.name}
