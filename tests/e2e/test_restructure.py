@@ -13,7 +13,7 @@ from bot.models import Outbox, Person, Unit
 from bot.services import registry
 from cli_runner import congdoan
 from e2e import BotProcess, press, province_users, say, texts, wait_until
-from worlds import small_province, submitted
+from worlds import add_test_round, small_province, submit_directly, submitted
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,13 @@ pytestmark = pytest.mark.e2e
 def world_db(tmp_path):
     url = f"sqlite:///{tmp_path / 'tree.sqlite'}"
     upgrade(url)
-    world = small_province(make_engine(url), opens=date(2026, 11, 1), deadline=date(2027, 1, 20))
+    engine = make_engine(url)
+    world = small_province(engine, opens=date(2026, 11, 1), deadline=date(2027, 1, 20))
+    # a round of the third quarter, closed before the restructure; all of U1's twelve CĐCS reported
+    add_test_round(engine, "R0", opens=date(2026, 7, 1), deadline=date(2026, 10, 10), indicators=["DV_TONG"],
+                   period_code="2026-Q3")
+    for n in range(1, 13):
+        submit_directly(engine, "R0", f"G{n:02d}", value=10)
     return url, world
 
 
@@ -74,6 +80,16 @@ def test_closed_and_merged_chairs_are_told_once_and_a_moved_chair_keeps_reportin
             g06 = s.exec(select(Unit).where(Unit.code == "G06")).one()
             assert g06.id not in registry.visible_unit_ids(s, u1_officer)
             assert g06.id in registry.visible_unit_ids(s, u2_officer)
+        # ... in the chat too: the current round of U1 has ten CĐCS left; U2 has eight (+2 moved in,
+        # one merged away, one closed)
+        assert "/10 đơn vị đã nộp" in texts(say(officers["U1"], "/tonghop R1"))
+        assert "/8 đơn vị đã nộp" in texts(say(officers["U2"], "/tonghop R1"))
+        # staff still see the third quarter as it was: U1 with its twelve CĐCS and their 120 members
+        q3 = texts(say(_staff, "/tonghop R0 U1"))
+        assert "12/12 đơn vị đã nộp" in q3 and "120 người" in q3
+        assert "cơ cấu tổ chức ngày 30/09/2026" in q3
+        now = texts(say(_staff, "/tonghop R0 U1 hiện tại"))
+        assert "10/10 đơn vị đã nộp" in now and "100 người" in now and "theo cơ cấu hiện nay" in now
         fake.assert_clean()
     finally:
         bot.stop()

@@ -33,7 +33,8 @@ TEST_INDICATORS = ["DV_TONG", "DV_NU", "LD_TONG", "DV_MOI", "TT_CHINHSACH", "QXH
 
 def add_test_round(engine, code: str = TEST_ROUND, *, opens: date = date(2026, 11, 1),
                    deadline: date = date(2026, 12, 20), audience: dict | None = None,
-                   indicators: list[str] | None = None, outlier_factor: float | None = 1000.0) -> int:
+                   indicators: list[str] | None = None, outlier_factor: float | None = 1000.0,
+                   period_code: str = "2026-Q4") -> int:
     """The test round; its figures are typed far from the demo's history on purpose (notations, rules),
     so the plausibility factor of its indicators is relaxed unless `outlier_factor` is None."""
     with session_scope(engine) as session:
@@ -43,7 +44,7 @@ def add_test_round(engine, code: str = TEST_ROUND, *, opens: date = date(2026, 1
                                   kind=IndicatorKind.PERCENT, rollup=Rollup.MEAN, min_value=0, max_value=100,
                                   position=99))
             session.flush()
-        period = get_or_create_period(session, "2026-Q4")
+        period = get_or_create_period(session, period_code)
         rnd = Round(code=code, title=f"Đợt thử {code}", period_id=period.id, opens_at=local_day_start(opens),
                     deadline_at=local_day_end(deadline), audience=audience or {"levels": ["grassroots"]},
                     reminder_plan={})
@@ -143,7 +144,7 @@ def submit_directly(engine, round_code: str, unit_code: str, value: float = 30) 
     with session_scope(engine) as session:
         rnd = session.exec(select(Round).where(Round.code == round_code)).one()
         unit = session.exec(select(Unit).where(Unit.code == unit_code)).one()
-        sub = Submission(round_id=rnd.id, unit_id=unit.id, reference=f"BC-T{unit.id:05d}", submitted_at=utcnow())
+        sub = Submission(round_id=rnd.id, unit_id=unit.id, reference=f"BC-T{rnd.id:02d}{unit.id:05d}", submitted_at=utcnow())
         session.add(sub)
         session.flush()
         indicator = session.exec(select(Indicator).where(Indicator.code == "DV_TONG")).one()
