@@ -206,14 +206,26 @@ def configured_channels(settings: Settings) -> list:  # type: ignore[type-arg]
 
 
 def run_bot(settings: Settings) -> None:
-    """Run every configured channel in one process; a console chat on demo data when none is."""
+    """Run every configured channel in one process, and the browser playground on its own demo
+    database when no channel is configured (or CONGDOAN_PLAYGROUND=1; bot/web/playground)."""
+    from bot.web.playground.world import NothingToRun, playground_wanted, with_playground_port
+
     modules = configured_channels(settings)
+    playground = playground_wanted(settings, bool(modules))
+    if not modules and not playground:
+        raise NothingToRun()
+    if playground:
+        settings = with_playground_port(settings)
+    engine = core = None
     if modules:
         lock = single_instance(settings.database_url)  # noqa: F841 - held until the process ends
         engine = open_database(settings)
         core = make_core(engine, settings)
-        asyncio.run(serve(engine, settings, core, modules))
-        return
+    asyncio.run(serve(engine, settings, core, modules, playground=playground))
+
+
+def run_chat(settings: Settings) -> None:
+    """A console chat as the chair of a demo CĐCS (the demo is loaded into an empty database)."""
     from bot.demo import load_demo
 
     engine = open_database(settings)
@@ -227,8 +239,10 @@ def run_bot(settings: Settings) -> None:
     run_console(core)
 
 
-async def serve(engine: Engine, settings: Settings, core, modules: list) -> None:  # type: ignore[no-untyped-def]
-    """Start the channels, the HTTP server (when configured) and the background jobs; stop on a signal."""
+async def serve(engine: Engine | None, settings: Settings, core, modules: list,  # type: ignore[no-untyped-def]
+                playground: bool = False) -> None:
+    """Start the channels, the playground, the HTTP server (when configured) and the background
+    jobs; stop on a signal."""
     import signal
 
     from bot.leadership import Leadership
@@ -236,23 +250,30 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
 
     # one pace for replies and pushes (kept in the database on PostgreSQL: shared by every process)
     pacer = pacer_for(engine, settings.send_rate_per_second)
-    leader = Leadership(engine, interval=settings.leader_interval)
-    leader.check()  # the first process to start leads from its first poll
-    leader_task = asyncio.create_task(leader.run(), name="leadership")
-    if leader.shared:
-        log.info("PostgreSQL: other `congdoan run` may share this database; this process %s",
-                 "leads" if leader.leading else "follows (another process leads)")
+    leader = leader_task = None
+    if engine is not None:  # the playground alone has no real database to lead
+        leader = Leadership(engine, interval=settings.leader_interval)
+        leader.check()  # the first process to start leads from its first poll
+        leader_task = asyncio.create_task(leader.run(), name="leadership")
+        if leader.shared:
+            log.info("PostgreSQL: other `congdoan run` may share this database; this process %s",
+                     "leads" if leader.leading else "follows (another process leads)")
     services, signer = make_services(settings, engine=engine, pacer=pacer)
     services.leader = leader
     channels = {m.LIMITS.name: m.build(settings, core, services) for m in modules}
-    background = Background(engine, settings, channels, pacer, leader)
+    background = Background(engine, settings, channels, pacer, leader) if channels else None
+    sandbox = None
+    if playground:  # its own database, core, web channel and jobs: it never reaches real people
+        from bot.web.playground.world import Playground
+
+        sandbox = await Playground.open(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     server = server_task = None
-    if settings.http_enabled:
-        server = http_server(settings, channels, signer, engine)
+    if settings.http_enabled or sandbox is not None:
+        server = http_server(settings, channels, signer, engine, sandbox.routes() if sandbox is not None else ())
         server_task = asyncio.create_task(server.serve(), name="http")
         while not server.started and not server_task.done():
             await asyncio.sleep(0.02)
@@ -263,11 +284,18 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
         for name, channel in channels.items():
             await channel.start()
             started.append(channel)
-        await background.start()
-        log.info("running: %s", ", ".join(channels))
+        if background is not None:
+            await background.start()
+        if sandbox is not None:
+            await sandbox.start()
+            sandbox.announce(settings)
+        log.info("running: %s", ", ".join([*channels, *(["playground"] if sandbox else [])]))
         await stop.wait()
     finally:
-        await background.stop()
+        if sandbox is not None:
+            await sandbox.stop()
+        if background is not None:
+            await background.stop()
         for channel in reversed(started):
             try:
                 await channel.close()
@@ -276,11 +304,13 @@ async def serve(engine: Engine, settings: Settings, core, modules: list) -> None
         if server is not None and server_task is not None:
             server.should_exit = True
             await asyncio.wait([server_task], timeout=5)
-        leader.stop()
-        await asyncio.wait([leader_task], timeout=5)
+        if leader is not None and leader_task is not None:
+            leader.stop()
+            await asyncio.wait([leader_task], timeout=5)
 
 
-def http_server(settings: Settings, channels: dict, signer, engine: Engine | None = None):  # type: ignore[no-untyped-def]
+def http_server(settings: Settings, channels: dict, signer, engine: Engine | None = None,  # type: ignore[no-untyped-def]
+                routes=()):
     """uvicorn serving bot/web in this event loop (signals stay with the bot)."""
     import contextlib
 
@@ -295,6 +325,7 @@ def http_server(settings: Settings, channels: dict, signer, engine: Engine | Non
             yield
 
     port = settings.http_port if settings.http_port is not None else 8080
-    config = uvicorn.Config(build_app(settings, channels, signer, engine, link_secret(settings)), host=settings.http_host, port=port,
+    app = build_app(settings, channels, signer, engine, link_secret(settings) if engine is not None else None, routes)
+    config = uvicorn.Config(app, host=settings.http_host, port=port,
                             log_level="warning", lifespan="off", access_log=False)
     return EmbeddedServer(config)

@@ -35,10 +35,15 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import AlreadyRunning, run_bot
     from bot.channels.telegram import BadToken
+    from bot.web.playground.world import NothingToRun
 
     logsafe.install([settings.telegram_token])  # no token in any line, no error a million times
     try:
         run_bot(settings)
+    except NothingToRun:
+        print(_("Nothing to run: no channel token is set and the playground is off (CONGDOAN_PLAYGROUND=0). "
+                "Set TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN, or try `congdoan chat`."), file=sys.stderr)
+        return 2
     except BadToken:
         print(_("Telegram refused the bot token (TELEGRAM_BOT_TOKEN): check it with @BotFather."),
               file=sys.stderr)
@@ -47,6 +52,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(_("Another `congdoan run` is already using the database {path}; stop it first.").format(
             path=exc.args[0]), file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_chat
+
+    run_chat(settings)
     return 0
 
 
@@ -207,11 +219,8 @@ def parse_local_datetime(text: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
     from bot.clock import utcnow
     from bot.services import reminders
-    from bot.services.outbox import enqueue
     from bot.textvn import format_datetime
 
     try:
@@ -222,7 +231,7 @@ def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = _engine(settings)
     with session_scope(engine) as session:
-        due = reminders.plan_due(session, now)
+        due, new = reminders.run_planner_as_of(session, now, utcnow(), dry_run=args.dry_run)
         fresh = [d for d in due if not d.already_queued]
         print(_("As of {time}: {n} push(es) due, {old} already queued earlier.").format(
             time=format_datetime(now), n=len(fresh), old=len(due) - len(fresh)))
@@ -234,9 +243,6 @@ def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
             print(_("Dry run: nothing was queued."))
             session.rollback()
             return 0
-        # a time-travelling --at in the future must not hold the pushes back
-        send_from = min(now, utcnow())
-        new = enqueue(session, [replace(d.push, not_before=send_from) for d in fresh])
     print(_("Queued {n} push(es); the running bot sends them.").format(n=new))
     return 0
 
@@ -419,8 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help=_("log more detail"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("run", help=_("run the bot (Telegram long polling; a console chat when no token is set)"))
+    p = sub.add_parser("run", help=_("run the bot (every channel whose token is set; the browser playground "
+                                     "at http://127.0.0.1:8080 when none is)"))
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("chat", help=_("chat in the terminal as the chair of a demo CĐCS"))
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("migrate", help=_("upgrade the database schema (every command does this too)"))
     p.set_defaults(func=cmd_migrate)

@@ -16,6 +16,13 @@ def _bot_suffixed(url: str, suffix: str) -> str:
     return url if url.endswith(suffix) else url + suffix
 
 
+def _flag(value: str | None) -> bool | None:
+    """'1'/'true'/'yes'/'on' → True, '0'/'false'/'no'/'off' → False, unset or empty → None."""
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the operator can configure."""
@@ -46,6 +53,8 @@ class Settings:
     zalo_token: str | None = None
     zalo_api_base_url: str = DEFAULT_ZALO_API_BASE
     zalo_webhook_secret: str | None = None
+    playground: bool | None = None  # the browser playground: None = on when no channel token is set
+    playground_database_url: str | None = None  # its own database (default: playground.sqlite in data_dir)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -87,9 +96,20 @@ class Settings:
             zalo_token=env.get("ZALO_BOT_TOKEN") or None,
             zalo_api_base_url=(env.get("ZALO_API_BASE_URL") or DEFAULT_ZALO_API_BASE).rstrip("/"),
             zalo_webhook_secret=env.get("ZALO_WEBHOOK_SECRET") or None,
+            playground=_flag(env.get("CONGDOAN_PLAYGROUND")),
+            playground_database_url=env.get("CONGDOAN_PLAYGROUND_DATABASE_URL") or None,
         )
 
     @property
     def http_enabled(self) -> bool:
         """The HTTP server runs when a port or a public address is configured."""
         return self.http_port is not None or self.public_base_url is not None
+
+    @property
+    def sandbox_database_url(self) -> str:
+        """The playground's own database: never the one real people are in."""
+        if self.playground_database_url:
+            return self.playground_database_url
+        from pathlib import Path
+
+        return f"sqlite:///{Path(self.data_dir) / 'playground.sqlite'}"

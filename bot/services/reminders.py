@@ -414,6 +414,20 @@ def run_planner(session: Session, now: datetime) -> int:
     return outbox.enqueue(session, [d.push for d in plan_due(session, now, only_new=True)])
 
 
+def run_planner_as_of(session: Session, now: datetime, real_now: datetime, *,
+                      dry_run: bool = False) -> tuple[list[Due], int]:
+    """The planner as of a chosen time (`congdoan plan-reminders --at`, the playground's clock):
+    everything due then, and how many new pushes were queued to go at once (a time-travelling
+    `now` in the future must not hold them back)."""
+    from dataclasses import replace
+
+    due = plan_due(session, now)
+    if dry_run:
+        return due, 0
+    send_from = min(now, real_now)
+    return due, outbox.enqueue(session, [replace(d.push, not_before=send_from) for d in due if not d.already_queued])
+
+
 def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: datetime, requested_by: int) -> int:
     """Remind again, now, the chairs of owing units within a subtree (an officer's button)."""
     stamp = to_local(now).strftime("%Y%m%d%H%M")

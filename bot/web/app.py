@@ -7,13 +7,13 @@ a webhook hands its update to the channel directly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels.base import Channel
 from bot.config import Settings
@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signer, engine: Engine | None = None,
-              secret: str | None = None) -> Starlette:
-    """The app: routes for health, webhooks of the running channels, file links, and (with a database)
-    the dashboard under /dashboard."""
+              secret: str | None = None, extra: Sequence[BaseRoute] = ()) -> Starlette:
+    """The app: routes for health, webhooks of the running channels, file links, (with a database)
+    the dashboard under /dashboard, and `extra` (the playground's pages when it runs)."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "channels": sorted(channels)})
@@ -58,4 +58,5 @@ def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signe
         Route("/healthz", healthz),
         Route("/f/{token}", file_link),
         Route("/{channel}/webhook", webhook, methods=["POST"]),
+        *extra,
     ])

@@ -36,7 +36,7 @@ def count(db_url: str, table) -> int:  # type: ignore[no-untyped-def]
 
 def test_help_lists_every_command(db_url):
     out = congdoan(db_url, "--help").stdout
-    for command in ("run", "demo", "import", "invite", "round", "migrate"):
+    for command in ("run", "chat", "demo", "import", "invite", "round", "migrate"):
         assert command in out
     assert "--role" in congdoan(db_url, "invite", "--help").stdout
 
@@ -101,8 +101,16 @@ def test_round_lock(db_url):
     assert congdoan(db_url, "round", "lock", "NOPE").returncode == 1
 
 
-def test_run_without_token_starts_console_chat_on_demo_data(db_url):
-    result = congdoan(db_url, "run", stdin="/baocao\n/thoat\n")
+def test_run_with_no_token_and_the_playground_off_says_what_to_do(db_url):
+    env = dict(os.environ, DATABASE_URL=db_url, CONGDOAN_PLAYGROUND="0")
+    for name in ("TELEGRAM_BOT_TOKEN", "ZALO_BOT_TOKEN"):
+        env.pop(name, None)
+    result = subprocess.run([CONGDOAN, "run"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2 and "congdoan chat" in result.stderr
+
+
+def test_chat_starts_console_chat_on_demo_data(db_url):
+    result = congdoan(db_url, "chat", stdin="/baocao\n/thoat\n")
     assert result.returncode == 0, result.stderr
     assert "Chủ tịch CĐCS" in result.stdout
     assert "Các đợt báo cáo của" in result.stdout
