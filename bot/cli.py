@@ -202,6 +202,35 @@ def cmd_round_lock(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_round_review(args: argparse.Namespace, settings: Settings) -> int:
+    """Show or change whether a round's reports are reviewed by the level above."""
+    from bot.services import audit
+
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        rnd = find_round(session, args.code)
+        if rnd is None:
+            return 1
+        changes = {}
+        if args.review is not None and rnd.requires_review != args.review:
+            changes["requires_review"] = args.review
+        notice = None if args.approval_notice is None else args.approval_notice == "on"
+        if notice is not None and rnd.approval_notice != notice:
+            changes["approval_notice"] = notice
+        if changes and rnd.locked:
+            print(_("Round {code} is locked; unlock it before changing it.").format(code=rnd.code), file=sys.stderr)
+            return 1
+        for key, value in changes.items():
+            setattr(rnd, key, value)
+        if changes:
+            session.add(rnd)
+            audit.record(session, "round.review", entity="round", entity_id=rnd.id, actor="cli", detail=changes)
+        print(_("Round {code}: review by the level above {state}; the chair is told of an approval: {notice}.").format(
+            code=rnd.code, state=_("required") if rnd.requires_review else _("not required"),
+            notice=_("yes") if rnd.approval_notice else _("no")))
+    return 0
+
+
 def parse_local_datetime(text: str):  # type: ignore[no-untyped-def]
     """'2026-12-17 09:00', '17/12/2026 09:00' or a date alone (00:00), in Asia/Ho_Chi_Minh → UTC."""
     from datetime import datetime, time
@@ -338,7 +367,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         else:  # the one province of the database, or every unit when there are several roots
             roots = session.exec(select(Unit.id).where(Unit.parent_id == None)).all()  # noqa: E711
             root_id = roots[0] if len(roots) == 1 else None
-        content = export_xlsx.build_workbook(session, rnd, root_id)
+        content = export_xlsx.build_workbook(session, rnd, root_id, approved_only=args.approved_only)
     out = Path(args.out or f"tonghop-{rnd.code}.xlsx")
     out.write_bytes(content)
     print(_("Wrote {path} ({size} bytes).").format(path=out, size=len(content)))
@@ -464,6 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
     q = round_sub.add_parser("lock", help=_("lock a round: no more submissions or corrections by chairs"))
     q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
     q.set_defaults(func=cmd_round_lock)
+    q = round_sub.add_parser("review", help=_("show or change whether the level above reviews a round's reports"))
+    q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
+    q.add_argument("--on", dest="review", action="store_true", default=None,
+                   help=_("reports wait for approval by the level above"))
+    q.add_argument("--off", dest="review", action="store_false", help=_("no review (the default)"))
+    q.add_argument("--approval-notice", dest="approval_notice", choices=["on", "off"],
+                   help=_("tell the chair in one line when a report is approved (default on)"))
+    q.set_defaults(func=cmd_round_review)
     q = round_sub.add_parser("reminders", help=_("show or change a round's reminder plan"))
     q.add_argument("code", help=_("the round code, e.g. 2026-Q1"))
     q.add_argument("--steps", help=_("e.g. open,-3@09:00,-1@09:00,0@07:30,+1@09:00,+3@09:00 (days from the deadline @ local time)"))
@@ -486,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("round", help=_("the round code, e.g. 2026-Q1"))
     p.add_argument("--out", help=_("the .xlsx file to write (default tonghop-ROUND.xlsx)"))
     p.add_argument("--unit", help=_("only this unit and the units under it (default: the province)"))
+    p.add_argument("--approved-only", action="store_true",
+                   help=_("count only approved reports (rounds that require review; default: all submitted)"))
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("backup", help=_("copy the database to a file while the bot runs (SQLite; "

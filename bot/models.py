@@ -231,6 +231,8 @@ class Round(SQLModel, table=True):
     locked: bool = Field(default=False)
     locked_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
+    requires_review: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # the level above approves
+    approval_notice: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})  # tell the chair "approved"
 
 
 class RoundIndicator(SQLModel, table=True):
@@ -259,6 +261,7 @@ class Submission(SQLModel, table=True):
     submitted_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     late: bool = Field(default=False)
+    review: Optional[str] = Field(default=None, max_length=16)  # None (round without review) | waiting | approved | returned
 
 
 class SubmissionValue(SQLModel, table=True):
@@ -287,6 +290,20 @@ class SubmissionRevision(SQLModel, table=True):
     new_value: Optional[float] = None
     person_id: Optional[int] = Field(default=None, foreign_key="person.id")
     at: datetime = Field(default_factory=utcnow)
+
+
+class SubmissionReview(SQLModel, table=True):
+    """History of a submission's review: submitted (waiting), approved, returned with a comment."""
+
+    __tablename__ = "submission_review"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    revision: int  # the submission's revision the state is about
+    state: str = Field(max_length=16)  # waiting | approved | returned
+    person_id: Optional[int] = Field(default=None, foreign_key="person.id")
+    at: datetime = Field(default_factory=utcnow)
+    comment: str = Field(default="", max_length=1000)
 
 
 class ReportDraft(SQLModel, table=True):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.i18n import N_, _
 from bot.messages import MenuCommand, Option
 from bot.models import Role
-from handlers import ask, linking, menu, notices, onboarding, remind_now, report, staff, web
+from handlers import ask, linking, menu, notices, onboarding, remind_now, report, review, staff, web
 from handlers.base import Ctx
 
 Handler = Callable[[Ctx, str], None]
@@ -107,6 +107,9 @@ COMMANDS: list[Command] = [
                            LEADERS),)),
     Command("thongbao_ds", notices.cmd_list, N_("Sent notices"), who=LEADERS,
             menu=N_("Sent notices"), menu_row=5),
+    Command("duyet", review.cmd_review, N_("Review reports sent by your units"), who=LEADERS,
+            menu=N_("Review"), menu_row=3,
+            help=(HelpLine(N_("/duyet [round] [unit] — approve reports or return them with a comment"), LEADERS),)),
     Command("nhaclai", remind_now.cmd_remind_now, N_("Remind units that still owe a report"), who=LEADERS),
     Command("web", web.cmd_web, N_("Sign in to the web view"),
             help=(HelpLine(N_("/web — a one-time link to the web view: completeness, figures, reminders"), LEADERS),

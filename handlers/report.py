@@ -17,8 +17,8 @@ from typing import Any, Self
 from bot.i18n import N_, _
 from bot.messages import Option, esc
 from bot.models import Indicator, IndicatorKind, ReportDraft, Round, Submission, Unit
-from bot.services import plausibility, registry, reporting
-from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, format_datetime, format_date, parse_number, parse_yesno
+from bot.services import plausibility, registry, reporting, review
+from bot.textvn import Ambiguous, Invalid, Kind, Parsed, Reason, check_kind, fold, format_datetime, format_date, parse_number, parse_yesno
 from handlers import menu
 from handlers.base import (
     Ctx,
@@ -33,6 +33,7 @@ from handlers.base import (
 )
 
 FLOW = "report"
+CORRECT_WORDS = {"sua", "correct"}  # "/baocao ROUND sua": correct the submitted report now
 
 
 class ReportStep(StrEnum):
@@ -90,8 +91,15 @@ def cmd_report(ctx: Ctx, args: str) -> None:
     if unit is None:
         return
     if args:
-        rnd = reporting.round_by_code(ctx.session, args.strip())
+        code, _sep, rest = args.strip().partition(" ")
+        rnd = reporting.round_by_code(ctx.session, code)
         if rnd is not None and reporting.in_audience(ctx.session, rnd, unit):
+            if fold(rest.strip()) in CORRECT_WORDS and not rnd.locked and rnd.opens_at <= ctx.now \
+                    and reporting.submission_of(ctx.session, rnd, unit) is not None:
+                ctx.enter(FLOW, ReportStep.RESUME)  # "Sửa ngay" under a returned report: straight to its summary
+                ReportChoices(round_id=rnd.id).store(ctx)
+                correct(ctx, rnd, unit, "")
+                return
             choose_round(ctx, rnd)
             return
     rounds = reporting.open_rounds(ctx.session, unit, ctx.now)
@@ -116,6 +124,9 @@ def round_status(ctx: Ctx, rnd: Round, unit: Unit) -> str:
     if rnd.locked:
         return _("locked")
     submission = reporting.submission_of(ctx.session, rnd, unit)
+    if submission is not None and submission.review:
+        return _("submitted on {date}").format(date=format_date(submission.submitted_at)) + " · " + \
+            review.state_label(submission.review)
     if submission is not None:
         return _("submitted on {date}").format(date=format_date(submission.submitted_at))
     if ctx.now > rnd.deadline_at:
@@ -148,6 +159,9 @@ def choose_round(ctx: Ctx, rnd: Round) -> None:
         )
         return
     if submission is not None:
+        returned = review.last_decision(ctx.session, submission) if submission.review == review.RETURNED else None
+        if returned is not None:
+            ctx.say(_("↩️ The upper level returned this report: <i>{comment}</i>").format(comment=esc(returned.comment)))
         ctx.say(
             _("{unit} submitted {title} at {time} (reference {ref}). Do you want to correct the figures?").format(
                 unit=esc(unit.name), title=esc(rnd.title), time=format_datetime(submission.submitted_at),
@@ -383,6 +397,8 @@ def send(ctx: Ctx, rnd: Round, unit: Unit, draft: ReportDraft) -> None:
     if sub.late:
         lines.append(_("Submitted after the deadline ({date}); it is recorded as late.").format(
             date=format_date(rnd.deadline_at)))
+    if sub.review == review.WAITING:
+        lines.append(_("The upper level will review it; you will be told if it is returned."))
     lines.append("")
     lines += summary_lines(ctx, indicators, submitted_by_code(ctx, indicators, sub))
     ctx.say("\n".join(lines), menu.menu_options(ctx))

@@ -29,7 +29,7 @@ from bot.messages import Incoming, Response, response_from_json, response_to_jso
 from bot.models import ConversationState
 from bot.services import inbox, push_choices, registry
 from bot.textvn import fold
-from handlers import ask, commands, menu, notices, onboarding, report
+from handlers import ask, commands, menu, notices, onboarding, report, review
 from handlers.base import Ctx, Flow, parse_button
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ FLOWS: dict[str, Flow] = {
     report.FLOW: report,
     ask.FLOW: ask,
     notices.FLOW: notices,
+    review.FLOW: review,
 }
 
 

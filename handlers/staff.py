@@ -30,7 +30,8 @@ from bot.messages import Option, OutFile, esc
 from bot.models import Indicator, Level, Period, Role, Round, Rollup, Unit
 from bot.nlu import fold, parse_period
 from bot.clock import local_today
-from bot.services import charts, figures, plausibility, registry, reporting, rollup, scoring
+from bot.services import charts, figures, plausibility, registry, reporting, review, rollup, scoring
+from bot.services.review import ReviewCounts
 from bot.services.rollup import IndicatorResult, RoundRollup, sector_label, short_name
 from bot.textvn import format_date, format_datetime, format_number
 from handlers.base import Ctx
@@ -49,6 +50,17 @@ class Request:
     round: Round
     unit: Unit
     codes: list[str] = field(default_factory=list)
+    approved_only: bool = False  # figures of approved reports only (rounds that require review)
+
+
+APPROVED_WORDS = {"daduyet", "approved"}  # "/tonghop 2026-Q4 daduyet": count approved reports only
+
+
+def _approved_flag(args: str) -> tuple[str, bool]:
+    """The arguments without the approved-only word, and whether it was there."""
+    words = args.split()
+    kept = [w for w in words if fold(w) not in APPROVED_WORDS]
+    return " ".join(kept), len(kept) != len(words)
 
 
 def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: str = "tonghop") -> Request | None:
@@ -56,6 +68,7 @@ def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: st
     return None if they fail."""
     person = ctx.person
     assert person is not None
+    args, approved_only = _approved_flag(args)
     rnd: Round | None = None
     unit: Unit | None = None
     codes: list[str] = []
@@ -100,7 +113,7 @@ def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: st
     if person.role == Role.CHAIR and not reporting.in_audience(ctx.session, rnd, unit):
         ctx.say(_("{unit} is not asked to report in {title}.").format(unit=esc(unit.name), title=esc(rnd.title)))
         return None
-    return Request(round=rnd, unit=unit, codes=codes)
+    return Request(round=rnd, unit=unit, codes=codes, approved_only=approved_only)
 
 
 _ANSWERED: Any = object()  # _by_name already answered (offered a choice)
@@ -152,10 +165,11 @@ def _is_chair(ctx: Ctx) -> bool:
     return ctx.person is not None and ctx.person.role == Role.CHAIR
 
 
-def _command_option(ctx: Ctx, label: str, command: str, req: Request) -> Option | None:
-    data = f"/{command} {req.round.code} {req.unit.code}"
+def _command_option(ctx: Ctx, label: str, command: str, req: Request, *, approved_only: bool | None = None) -> Option | None:
+    flag = " daduyet" if (req.approved_only if approved_only is None else approved_only) else ""
+    data = f"/{command} {req.round.code} {req.unit.code}{flag}"
     if not ctx.fits_callback(data):
-        data = f"/{command} {req.round.code}"
+        data = f"/{command} {req.round.code}{flag}"
     return Option(label, data) if ctx.fits_callback(data) else None
 
 
@@ -210,13 +224,18 @@ def completeness_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
     lines.append(_("{submitted}/{expected} units have reported ({share}): {on_time} on time, {late} late, {missing} not yet.")
                  .format(submitted=c.submitted, expected=c.expected, share=_pct(c.share), on_time=c.on_time,
                          late=c.late, missing=c.missing))
+    if roll.reviews is not None:
+        lines.append(_("Review: {counts}").format(counts=_review_text(roll.reviews)))
     groups = [(gid, u) for gid, u in roll.groups.items() if u.level != Level.GRASSROOTS]
     if groups:
         for gid, unit in groups:
             g = roll.completeness_by_group[gid]
-            lines.append(_("• {unit}: {submitted}/{expected} — late {late}, not yet {missing}").format(
+            line = _("• {unit}: {submitted}/{expected} — late {late}, not yet {missing}").format(
                 unit=esc(short_name(unit.name)), submitted=g.submitted, expected=g.expected, late=g.late,
-                missing=g.missing))
+                missing=g.missing)
+            if roll.reviews is not None:
+                line += " · " + _review_text(roll.reviews_by_group.get(gid) or ReviewCounts())
+            lines.append(line)
     elif c.expected > 1 or req.unit.level != Level.GRASSROOTS:
         statuses = rollup.unit_statuses(ctx.session, req.round, req.unit.id)
         missing = [s for s in statuses if s.status == rollup.MISSING]
@@ -225,7 +244,30 @@ def completeness_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
             lines.append(_("Not reported ({n}): {names}").format(n=len(missing), names=_names(missing)))
         if late:
             lines.append(_("Reported late ({n}): {names}").format(n=len(late), names=_names(late)))
+        if roll.reviews is not None:
+            for state, label in ((review.WAITING, _("Waiting for review ({n}): {names}")),
+                                 (review.RETURNED, _("Returned ({n}): {names}"))):
+                some = [s for s in statuses if s.review == state]
+                if some:
+                    lines.append(label.format(n=len(some), names=_names(some)))
     return lines
+
+
+def _review_text(counts: ReviewCounts) -> str:
+    return _("approved {a} · waiting {w} · returned {r}").format(a=counts.approved, w=counts.waiting,
+                                                                 r=counts.returned)
+
+
+def basis_line(roll: RoundRollup) -> str | None:
+    """Which reports the figures count, stated beside them (rounds that require review)."""
+    counts = roll.reviews
+    if counts is None:
+        return None
+    if roll.approved_only:
+        return _("<i>Figures count approved reports only ({a} of {s} submitted).</i>").format(
+            a=counts.approved, s=counts.submitted)
+    return _("<i>Figures count every submitted report; {a} of {s} approved ({share}).</i>").format(
+        a=counts.approved, s=counts.submitted, share=_pct(counts.approved_share))
 
 
 def outlier_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
@@ -253,6 +295,8 @@ def own_status_lines(ctx: Ctx, req: Request) -> list[str]:
     when = format_datetime(sub.submitted_at, locale=current_language())
     text = (_("Your unit reported at {time}, after the deadline (reference {ref}).") if sub.late
             else _("Your unit reported at {time}, on time (reference {ref}).")).format(time=when, ref=sub.reference)
+    if sub.review:
+        text += " " + _("Review: {state}.").format(state=review.state_label(sub.review))
     return ["", text]
 
 
@@ -356,11 +400,14 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
     req = parse_request(ctx, args, command="tonghop")
     if req is None:
         return
-    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
+    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id, approved_only=req.approved_only)
     single = _is_chair(ctx) or req.unit.level == Level.GRASSROOTS
     lines = _round_header(ctx, req, _("Summary"))
     lines += own_status_lines(ctx, req) if single else completeness_lines(ctx, req, roll)
     lines += ["", "<b>" + _("Results against targets") + "</b>"]
+    basis = None if single else basis_line(roll)
+    if basis:
+        lines.append(basis)
     if not roll.indicators:
         lines.append(_("This round asks no indicators."))
     for result in roll.indicators:
@@ -376,6 +423,10 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
                            _command_option(ctx, _("Chart"), "bieudo", req),
                            _command_option(ctx, _("Ranking"), "xephang", req)) if o is not None]
         options = [row] if row else []
+        if roll.reviews is not None:
+            switch = _command_option(ctx, _("All submitted") if req.approved_only else _("Approved only"), "tonghop",
+                                     req, approved_only=not req.approved_only)
+            options += [[switch]] if switch is not None else []
         if not args.strip():
             options += _choices(ctx, req, roll)
     ctx.say("\n".join(lines), options)
@@ -476,7 +527,8 @@ def cmd_export(ctx: Ctx, args: str) -> None:
         return
     from bot.services import export_xlsx  # openpyxl loads on first use, not at every bot start
 
-    content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id, ctx.settings.min_coverage)
+    content = export_xlsx.build_workbook(ctx.session, req.round, req.unit.id, ctx.settings.min_coverage,
+                                         approved_only=req.approved_only)
     name = f"tonghop-{req.round.code}-{req.unit.code}.xlsx"
     caption = _("Excel: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
     ctx.say("", file=OutFile(file_name=name, content=content, kind="document", caption=caption))

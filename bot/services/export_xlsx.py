@@ -33,7 +33,7 @@ from sqlmodel import select as sm_select
 from bot.clock import local_today, to_local, utcnow
 from bot.i18n import _
 from bot.models import IndicatorKind, Level, Round, Rollup, Unit
-from bot.services import cells, figures, plausibility, reporting
+from bot.services import cells, figures, plausibility, reporting, review
 from bot.services.rollup import (
     GROUP_BY_UNIT,
     LATE,
@@ -190,6 +190,11 @@ def _summary_sheet(ws: Worksheet, rollup: RoundRollup, min_coverage: float = fig
         _("Percentages are ratios of sums over the units that reported (never averages of percentages)."),
         _("Year and term targets are compared with the cumulative figures of their period up to this round."),
     ]
+    if rollup.reviews is not None:
+        counts = rollup.reviews
+        notes.append((_("Figures count approved reports only ({a} of {s} submitted).") if rollup.approved_only
+                      else _("Figures count every submitted report; {a} of {s} approved ({share}).")).format(
+            a=counts.approved, s=counts.submitted, share=figures.format_percent(counts.approved_share)))
     ws.append([])
     for note in notes:
         ws.append([note])
@@ -201,14 +206,25 @@ def _completeness_sheet(ws: Worksheet, rollup: RoundRollup) -> None:
     grassroots = bool(rollup.groups) and all(u.level == Level.GRASSROOTS for u in rollup.groups.values())
     headers = [_("Code"), _("Unit") if grassroots else _("Upper-level union"), _("Units expected"), _("On time"), _("Late"),
                _("Not submitted"), _("Share submitted")]
+    reviewed = rollup.reviews is not None
+    if reviewed:
+        headers += [_("Approved"), _("Waiting for review"), _("Returned")]
+
+    def review_cells(counts: Any) -> list[_Cell]:
+        if not reviewed:
+            return []
+        return [(counts.approved, INTEGER), (counts.waiting, INTEGER), (counts.returned, INTEGER)]
+
     rows: list[list[_Cell]] = []
     for gid, unit in rollup.groups.items():
         c = rollup.completeness_by_group[gid]
         rows.append([(unit.code, None), (unit.name, None), (c.expected, INTEGER), (c.on_time, INTEGER),
-                     (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)])
+                     (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)]
+                    + review_cells(rollup.reviews_by_group.get(gid)))
     c = rollup.completeness
     rows.append([("", None), (_("Total"), None), (c.expected, INTEGER), (c.on_time, INTEGER),
-                 (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)])
+                 (c.late, INTEGER), (c.missing, INTEGER), (_fraction(c.share), PERCENT)]
+                + review_cells(rollup.reviews))
     title = _("{round} — {scope}: who has reported").format(round=rollup.round.title, scope=_scope_name(rollup))
     _write_table(ws, title, headers, rows, totals=[len(rows) - 1])
 
@@ -225,10 +241,14 @@ def _parent_names(session: Session, statuses: list) -> dict[int, str]:
 
 
 def build_workbook(session: Session, rnd: Round, root_id: int | None,
-                   min_coverage: float = figures.DEFAULT_MIN_COVERAGE) -> bytes:
-    """The .xlsx of a round under a root unit (None: every unit), as bytes."""
-    groups = rollup_round(session, rnd, root_id)
-    per_unit = rollup_round(session, rnd, root_id, group_by=GROUP_BY_UNIT, group_targets=True)
+                   min_coverage: float = figures.DEFAULT_MIN_COVERAGE, *, approved_only: bool = False) -> bytes:
+    """The .xlsx of a round under a root unit (None: every unit), as bytes.
+
+    ``approved_only`` counts only approved reports in the figures (rounds that require review);
+    the choice is stated on the summary sheet."""
+    groups = rollup_round(session, rnd, root_id, approved_only=approved_only)
+    per_unit = rollup_round(session, rnd, root_id, group_by=GROUP_BY_UNIT, group_targets=True,
+                            approved_only=approved_only)
     statuses = unit_statuses(session, rnd, root_id)
     raw = round_values(session, rnd, root_id)
     group_names = _parent_names(session, statuses)
@@ -242,12 +262,15 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None,
     ws = wb.create_sheet(_("Units")[:31])
     headers = [_("Code"), _("Unit"), _("Upper-level union"), _("Sector"), _("Status"), _("Submitted at"),
                _("Receipt")]
+    if rnd.requires_review:
+        headers.append(_("Review"))
     rows: list[list[_Cell]] = []
     for st in statuses:
         when = to_local(st.submitted_at).replace(tzinfo=None) if st.submitted_at else None
         rows.append([(st.code, None), (st.name, None), (group_names.get(st.unit_id, ""), None),
                      (sector_label(st.sector), None), (status_label(st.status), None), (when, DATETIME),
-                     (st.reference or "", None)])
+                     (st.reference or "", None)]
+                    + ([(review.state_label(st.review) if st.review else "", None)] if rnd.requires_review else []))
     _write_table(ws, _("{round}: units and their reports").format(round=rnd.title), headers, rows)
 
     flagged = {(u, i): v for u, i, v in plausibility.outliers(session, rnd)}
@@ -255,7 +278,52 @@ def build_workbook(session: Session, rnd: Round, root_id: int | None,
         _indicator_sheet(wb.create_sheet(result.indicator.code[:31]), per_unit, result, statuses,
                          group_names, raw, flagged)
     _outlier_sheet(wb, rnd, statuses, per_unit, flagged)
-    return cells.save_workbook(wb)  # text that looks like a formula stays text
+    if rnd.requires_review:
+        _review_sheets(wb, session, rnd, statuses)
+    return cells.save_workbook(wb)
+
+
+def _review_sheets(wb: Workbook, session: Session, rnd: Round, statuses: list) -> None:
+    """"Duyệt": every review step (who, when, comment); "Lịch sử sửa": every revision of every figure."""
+    from sqlmodel import col, select
+
+    from bot.models import Indicator, Person, Submission, SubmissionReview, SubmissionRevision
+
+    names = {st.unit_id: (st.code, st.name) for st in statuses}
+    subs = [s for s in session.exec(select(Submission).where(Submission.round_id == rnd.id)).all()
+            if s.unit_id in names]
+    by_id = {s.id: s for s in subs}
+    people = {p.id: p.full_name for p in session.exec(select(Person)).all()}
+    ids = list(by_id)
+    steps: list[SubmissionReview] = []
+    revisions: list[SubmissionRevision] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        steps += session.exec(select(SubmissionReview).where(col(SubmissionReview.submission_id).in_(chunk))).all()
+        revisions += session.exec(select(SubmissionRevision).where(col(SubmissionRevision.submission_id).in_(chunk))).all()
+
+    def local(at: datetime) -> datetime:
+        return to_local(at).replace(tzinfo=None)
+
+    rows: list[list[_Cell]] = []
+    for step in sorted(steps, key=lambda r: (names[by_id[r.submission_id].unit_id][0], r.at, r.id)):
+        code, name = names[by_id[step.submission_id].unit_id]
+        rows.append([(code, None), (name, None), (step.revision, INTEGER), (review.state_label(step.state), None),
+                     (people.get(step.person_id, ""), None), (local(step.at), DATETIME), (step.comment, None)])
+    _write_table(wb.create_sheet(_("Review")[:31]), _("{round}: review of the reports").format(round=rnd.title),
+                 [_("Code"), _("Unit"), _("Revision"), _("State"), _("By"), _("At"), _("Comment")], rows)
+    indicators = {i.id: i for i in session.exec(select(Indicator)).all()}
+    rows = []
+    for rev in sorted(revisions, key=lambda r: (names[by_id[r.submission_id].unit_id][0], r.revision, r.indicator_id)):
+        code, name = names[by_id[rev.submission_id].unit_id]
+        ind = indicators.get(rev.indicator_id)
+        rows.append([(code, None), (name, None), (ind.code if ind else "", None),
+                     (reporting.indicator_name(ind) if ind else "", None), (rev.revision, INTEGER),
+                     (rev.old_value, None), (rev.new_value, None), (people.get(rev.person_id, ""), None),
+                     (local(rev.at), DATETIME)])
+    _write_table(wb.create_sheet(_("Revisions")[:31]), _("{round}: every revision of the figures").format(round=rnd.title),
+                 [_("Code"), _("Unit"), _("Code"), _("Indicator"), _("Revision"), _("Old value"), _("New value"),
+                  _("By"), _("At")], rows)  # text that looks like a formula stays text
 
 
 def OUTLIER_NOTE() -> str:  # noqa: N802  (translated when called)

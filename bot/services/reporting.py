@@ -25,7 +25,7 @@ from bot.models import (
     Target,
     Unit,
 )
-from bot.services import audit, registry
+from bot.services import audit, registry, review
 from bot.textvn import Kind, format_value
 
 # ---- what a unit must report ------------------------------------------------
@@ -403,6 +403,7 @@ def submit(session: Session, rnd: Round, unit: Unit, draft: ReportDraft, person_
                  entity="submission", entity_id=submission.id, person_id=person_id, actor=actor,
                  detail={"round": rnd.code, "unit": unit.code, "revision": submission.revision,
                          "changed": changed, "late": now > rnd.deadline_at})
+    review.on_submitted(session, rnd, submission, person_id, now, corrected=corrected, changed=changed)
     session.delete(draft)
     return Receipt(submission=submission, changed=changed, corrected=corrected)
 

@@ -75,6 +75,7 @@ from bot.models import (
     Unit,
 )
 from bot.services import figures, registry, tree
+from bot.services.review import ReviewCounts
 from bot.services.figures import NO_SECTOR, PERCENT_ROLLUPS, TargetSet, Window, attainment
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,9 @@ class RoundRollup:
     chain: dict[int, list[int]] = field(default_factory=dict)  # group → holders to look targets up in
     tree_day: date | None = None  # the figures follow the tree of this day (None: today's)
     tree_changed: bool = False  # the tree has changed since the round's period (either way)
+    approved_only: bool = False  # figures count only approved reports (rounds that require review)
+    reviews: ReviewCounts | None = None  # review states of the submitted reports (None: no review)
+    reviews_by_group: dict[int, ReviewCounts] = field(default_factory=dict)
 
     def indicator(self, code: str) -> IndicatorResult:
         for result in self.indicators:
@@ -373,6 +377,22 @@ def completeness_rows(session: Session, rnd: Round, root_id: int | None,
     return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
 
 
+def review_counts(session: Session, rnd: Round, root_id: int | None,
+                  group_by: str = GROUP_BY_CHILD) -> tuple[ReviewCounts, dict[int, ReviewCounts]]:
+    """Approved / waiting / returned reports of the expected units, in total and by group."""
+    exp = expected_units(session, rnd, root_id)
+    key = exp.c.unit_id if group_by == GROUP_BY_UNIT else exp.c.group_id
+    stmt = (select(key, _sub.c.review, func.count())
+            .select_from(exp.join(_sub, and_(_sub.c.unit_id == exp.c.unit_id, _sub.c.round_id == rnd.id)))
+            .group_by(key, _sub.c.review))
+    total = ReviewCounts()
+    by_group: dict[int, ReviewCounts] = defaultdict(ReviewCounts)
+    for gid, state, n in session.execute(stmt).all():
+        total.add(state, n)
+        by_group[gid].add(state, n)
+    return total, dict(by_group)
+
+
 @dataclass
 class UnitStatus:
     """One expected unit of a round: where it sits and whether it reported."""
@@ -385,13 +405,14 @@ class UnitStatus:
     status: str
     submitted_at: datetime | None
     reference: str | None
+    review: str | None = None  # waiting | approved | returned (rounds that require review)
 
 
 def unit_statuses(session: Session, rnd: Round, root_id: int | None) -> list[UnitStatus]:
     """Every expected unit with its status, ordered by group and code (for lists and Excel)."""
     exp = expected_units(session, rnd, root_id)
     stmt = (select(exp.c.unit_id, _unit.c.code, _unit.c.name, exp.c.group_id, exp.c.sector, _status_column(),
-                   _sub.c.submitted_at, _sub.c.reference)
+                   _sub.c.submitted_at, _sub.c.reference, _sub.c.review)
             .select_from(exp.join(_unit, _unit.c.id == exp.c.unit_id)
                          .outerjoin(_sub, and_(_sub.c.unit_id == exp.c.unit_id, _sub.c.round_id == rnd.id)))
             .order_by(exp.c.group_id, _unit.c.code))
@@ -499,14 +520,20 @@ def plan_values(session: Session, period: Period, indicators: list[Indicator], w
     return ValuePlan(rounds=dict(rounds), direct=direct, den_rounds=den_rounds)
 
 
-def _scoped_values(session: Session, rnd: Round, root_id: int | None, group_by: str, round_ids: list[int]):  # type: ignore[no-untyped-def]
+def _scoped_values(session: Session, rnd: Round, root_id: int | None, group_by: str, round_ids: list[int],
+                   approved_only: bool = False):  # type: ignore[no-untyped-def]
     """FROM clause: expected units → their submissions in these rounds → values; the group key; and
     the *owner* of each submission: the expected unit itself, or the survivor a merged unit's
-    reports now count into (merged units are no longer asked; their figures are not lost)."""
+    reports now count into (merged units are no longer asked; their figures are not lost).
+
+    ``approved_only`` leaves out reports waiting for review or returned (those of rounds without
+    review always count)."""
     exp = expected_units(session, rnd, root_id)
+    reviewed = [or_(_sub.c.review.is_(None), _sub.c.review == literal_column("'approved'"))] if approved_only else []
     if session.execute(select(_unit.c.id).where(_unit.c.merged_into_id.is_not(None)).limit(1)).first() is None:
         key = exp.c.unit_id if group_by == GROUP_BY_UNIT else exp.c.group_id
-        joined = DrivingJoin(exp, _sub, and_(_sub.c.unit_id == exp.c.unit_id, _member(_sub.c.round_id, round_ids)))
+        joined = DrivingJoin(exp, _sub, and_(_sub.c.unit_id == exp.c.unit_id, _member(_sub.c.round_id, round_ids),
+                                             *reviewed))
         return exp, key, joined, exp.c.unit_id, None
     units = _units(session, rnd)
     own = select(exp.c.unit_id, exp.c.unit_id.label("owner_id"), exp.c.group_id, exp.c.sector)
@@ -515,12 +542,14 @@ def _scoped_values(session: Session, rnd: Round, root_id: int | None, group_by: 
                 .where(units.c.active == literal(False)))
     src = own.union_all(absorbed).subquery("sources")
     key = src.c.owner_id if group_by == GROUP_BY_UNIT else src.c.group_id
-    joined = DrivingJoin(src, _sub, and_(_sub.c.unit_id == src.c.unit_id, _member(_sub.c.round_id, round_ids)))
+    joined = DrivingJoin(src, _sub, and_(_sub.c.unit_id == src.c.unit_id, _member(_sub.c.round_id, round_ids),
+                                         *reviewed))
     return src, key, joined, src.c.owner_id, src.c.unit_id == src.c.owner_id
 
 
 def direct_rows(session: Session, rnd: Round, root_id: int | None, group_by: str,
-                indicator_rounds: dict[int, list[int]], sums: set[int] = frozenset()) -> list[tuple[Any, ...]]:  # type: ignore[assignment]
+                indicator_rounds: dict[int, list[int]], sums: set[int] = frozenset(),  # type: ignore[assignment]
+                approved_only: bool = False) -> list[tuple[Any, ...]]:
     """(group, sector, indicator, units, Σ value, answers "có") by plain GROUP BY, no ranking.
 
     A merged unit's reports count into its survivor for the indicators in ``sums`` only (a
@@ -528,7 +557,7 @@ def direct_rows(session: Session, rnd: Round, root_id: int | None, group_by: str
     if not indicator_rounds:
         return []
     all_rounds = sorted({r for rs in indicator_rounds.values() for r in rs})
-    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds, approved_only)
     pairs = _asked(indicator_rounds)
     counted = [pairs, _val.c.value.is_not(None)]
     if own is not None:
@@ -542,14 +571,15 @@ def direct_rows(session: Session, rnd: Round, root_id: int | None, group_by: str
 
 
 def direct_ratio_rows(session: Session, rnd: Round, root_id: int | None, group_by: str,
-                      denominators: dict[int, int], indicator_rounds: dict[int, list[int]]) -> list[tuple[Any, ...]]:
+                      denominators: dict[int, int], indicator_rounds: dict[int, list[int]],
+                      approved_only: bool = False) -> list[tuple[Any, ...]]:
     """(group, sector, numerator, units, Σ numerator, Σ denominator): both figures from the same submission."""
     if not denominators:
         return []
     all_rounds = sorted({r for n in denominators for r in indicator_rounds.get(n, [])})
     if not all_rounds:
         return []
-    exp, key, joined, _owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, _owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds, approved_only)
     num, den = _val.alias("num"), _val.alias("den")
     wanted = case(dict(denominators), value=num.c.indicator_id)
     stmt = (select(key, exp.c.sector, num.c.indicator_id, func.count(), func.sum(num.c.value), func.sum(den.c.value))
@@ -562,10 +592,10 @@ def direct_ratio_rows(session: Session, rnd: Round, root_id: int | None, group_b
 
 
 def _ranked_values(session: Session, rnd: Round, period: Period, root_id: int | None, group_by: str,
-                   indicator_rounds: dict[int, list[int]]):  # type: ignore[no-untyped-def]
+                   indicator_rounds: dict[int, list[int]], approved_only: bool = False):  # type: ignore[no-untyped-def]
     """Subquery of values with rn_period (latest round of a period) and rn_latest (latest overall)."""
     all_rounds = sorted({r for rs in indicator_rounds.values() for r in rs})
-    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds)
+    exp, key, joined, owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds, approved_only)
     rn_period = func.row_number().over(
         partition_by=(_sub.c.unit_id, _val.c.indicator_id, _round.c.period_id),
         order_by=(_round.c.deadline_at.desc(), _round.c.id.desc()))
@@ -587,11 +617,11 @@ def _ranked_values(session: Session, rnd: Round, period: Period, root_id: int | 
 
 
 def ranked_rows(session: Session, rnd: Round, period: Period, root_id: int | None, group_by: str,
-                indicator_rounds: dict[int, list[int]]) -> list[tuple[Any, ...]]:
+                indicator_rounds: dict[int, list[int]], approved_only: bool = False) -> list[tuple[Any, ...]]:
     """(group, sector, indicator, n_sum, Σ sum, n_latest, Σ latest, yes) with window functions."""
     if not indicator_rounds:
         return []
-    v = _ranked_values(session, rnd, period, root_id, group_by, indicator_rounds)
+    v = _ranked_values(session, rnd, period, root_id, group_by, indicator_rounds, approved_only)
     in_sum = and_(v.c.rn_period == 1, v.c.kind_rank == v.c.longest)  # figures.sum rule: longest periods per unit
     latest = v.c.rn_latest == 1
     stmt = (select(v.c.gkey, v.c.sector, v.c.indicator_id,
@@ -605,7 +635,7 @@ def ranked_rows(session: Session, rnd: Round, period: Period, root_id: int | Non
 
 
 def ranked_ratio_rows(session: Session, rnd: Round, period: Period, root_id: int | None, group_by: str,
-                      denominators: dict[int, int], plan: ValuePlan) -> list[tuple[Any, ...]]:
+                      denominators: dict[int, int], plan: ValuePlan, approved_only: bool = False) -> list[tuple[Any, ...]]:
     """(group, sector, numerator, units, Σ numerator, Σ denominator): each unit's latest of both.
 
     One statement per ratio indicator: the latest numerator and denominator of each unit are
@@ -617,7 +647,7 @@ def ranked_ratio_rows(session: Session, rnd: Round, period: Period, root_id: int
         feeds = {num_id: plan.rounds.get(num_id, []), den_id: plan.den_rounds.get(num_id, [])}
         if num_id == den_id or not all(feeds.values()):
             continue
-        v = _ranked_values(session, rnd, period, root_id, group_by, feeds)
+        v = _ranked_values(session, rnd, period, root_id, group_by, feeds, approved_only)
         pairs = (select(v.c.gkey, v.c.sector, v.c.unit_id,
                         func.max(case((v.c.indicator_id == num_id, v.c.value))).label("num"),
                         func.max(case((v.c.indicator_id == den_id, v.c.value))).label("den"))
@@ -689,7 +719,8 @@ class Ask:
 
 
 def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by: str = GROUP_BY_CHILD,
-                 indicator_codes: list[str] | None = None, group_targets: bool = False) -> RoundRollup:
+                 indicator_codes: list[str] | None = None, group_targets: bool = False,
+                 approved_only: bool = False) -> RoundRollup:
     """Completeness and roll-ups of a round under a root unit (None: everything).
 
     ``group_targets`` also loads the targets of every unit in the scope (for rankings and
@@ -701,16 +732,19 @@ def rollup_round(session: Session, rnd: Round, root_id: int | None, *, group_by:
     if indicator_codes is not None:
         wanted = [c.upper() for c in indicator_codes]
         indicators = [i for i in indicators if i.code in wanted]
-    return compute(session, rnd, period, root_id, indicators, group_by=group_by, group_targets=group_targets)
+    return compute(session, rnd, period, root_id, indicators, group_by=group_by, group_targets=group_targets,
+                   approved_only=approved_only)
 
 
 def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | None, indicators: list[Indicator],
-            *, group_by: str = GROUP_BY_CHILD, group_targets: bool = False, cumulative: bool = True) -> RoundRollup:
+            *, group_by: str = GROUP_BY_CHILD, group_targets: bool = False, cumulative: bool = True,
+            approved_only: bool = False) -> RoundRollup:
     """The one fetch behind every figure: completeness of the asked units and the indicators rolled
     up over the comparison window of `period` (see bot.services.figures) under a root unit.
 
     ``rnd`` is the round whose audience is asked (or an Ask: everyone, for a unit's progress);
-    ``cumulative=False`` keeps every window to `period` itself (what was reported in it alone).
+    ``cumulative=False`` keeps every window to `period` itself (what was reported in it alone);
+    ``approved_only`` counts only approved reports of rounds that require review.
     """
     root = session.get(Unit, root_id) if root_id is not None else None
 
@@ -759,13 +793,14 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
     plain = [i.id for i in indicators if i.rollup != Rollup.RATIO]
     direct = {i: plan.rounds[i] for i in plain if i in plan.direct and i in plan.rounds}
     for gid, sector, ind_id, n, total, yes in direct_rows(
-            session, rnd, root_id, group_by, direct, {i.id for i in indicators if i.rollup == Rollup.SUM}):
+            session, rnd, root_id, group_by, direct, {i.id for i in indicators if i.rollup == Rollup.SUM},
+            approved_only):
         share = rollups[ind_id] == Rollup.SHARE_YES
         figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
             rollups[ind_id], units=int(n or 0), total=0.0 if share else float(total or 0), yes=int(yes or 0) if share else 0)
     ranked = {i: plan.rounds[i] for i in plain if i not in plan.direct and i in plan.rounds}
     for gid, sector, ind_id, n_sum, s_sum, n_latest, latest_sum, yes in ranked_rows(
-            session, rnd, period, root_id, group_by, ranked):
+            session, rnd, period, root_id, group_by, ranked, approved_only):
         rollup = rollups[ind_id]
         if rollup == Rollup.SUM:
             fig = Figure(rollup, units=int(n_sum or 0), total=float(s_sum or 0))
@@ -776,8 +811,8 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
         figs[ind_id][(gid, sector or NO_SECTOR)] = fig
     direct_den = {n: d for n, d in den_ids.items() if n in plan.direct}
     ranked_den = {n: d for n, d in den_ids.items() if n not in plan.direct}
-    ratio = (direct_ratio_rows(session, rnd, root_id, group_by, direct_den, plan.rounds)
-             + ranked_ratio_rows(session, rnd, period, root_id, group_by, ranked_den, plan))
+    ratio = (direct_ratio_rows(session, rnd, root_id, group_by, direct_den, plan.rounds, approved_only)
+             + ranked_ratio_rows(session, rnd, period, root_id, group_by, ranked_den, plan, approved_only))
     for gid, sector, ind_id, n, num_sum, den_sum in ratio:
         figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
             Rollup.RATIO.value, units=int(n), total=float(num_sum or 0), denominator=float(den_sum or 0))
@@ -806,10 +841,13 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
     chain = {gid: list(dict.fromkeys([gid, *_between(session, gid, root, group_by), *holders])) for gid in groups}
     day = tree_day(session, rnd)
     changed = day is not None or (rnd.id is not None and tree.changed_since(session, period.ends_on))
+    reviews, reviews_by_group = (review_counts(session, rnd, root_id, group_by)
+                                 if getattr(rnd, "requires_review", False) else (None, {}))
     return RoundRollup(round=rnd, period=period, root=root, group_by=group_by, groups=groups,
                        completeness=completeness, completeness_by_group={g: by_group[g] for g in groups},
                        indicators=results, targets_by_holder=dict(targets), chain=chain,
-                       tree_day=day, tree_changed=changed)
+                       tree_day=day, tree_changed=changed, approved_only=approved_only, reviews=reviews,
+                       reviews_by_group={g: reviews_by_group.get(g, ReviewCounts()) for g in groups})
 
 
 def resolve_chain_targets(indicators: list[Indicator], holders: list[int],

@@ -82,7 +82,7 @@ def test_a_command_added_in_one_place_reaches_router_menu_help_and_channel_menu(
 
 def test_the_menus_by_role_are_those_of_the_registry():
     member = [["Báo cáo"], ["Chỉ tiêu", "Tiến độ", "Hạn nộp"]]
-    leader = [["Tổng hợp", "Xếp hạng"], ["Excel", "Biểu đồ"], ["Gửi thông báo", "Thông báo đã gửi"]]
+    leader = [["Tổng hợp", "Xếp hạng", "Duyệt"], ["Excel", "Biểu đồ"], ["Gửi thông báo", "Thông báo đã gửi"]]
     last = [["Trợ giúp", "Ngôn ngữ"]]
     with use_language("vi"):
         def labels(role: str) -> list[list[str]]:

@@ -26,7 +26,7 @@ def ctx_in(flow: str = "", step: str = "", data: dict | None = None) -> Ctx:
 
 
 def test_every_registered_flow_offers_what_the_router_calls():
-    assert set(router.FLOWS) == {"onboard", "menu", "report", "ask", "notice"}
+    assert set(router.FLOWS) == {"onboard", "menu", "report", "ask", "notice", "review"}
     for name, flow in router.FLOWS.items():
         assert flow.FLOW == name
         for member in ("on_button", "on_text", "on_file"):

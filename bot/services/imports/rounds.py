@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from bot.clock import local_day_end, local_day_start
 from bot.i18n import _
 from bot.models import Indicator, Level, Period, Round, RoundIndicator
+from bot.textvn import fold
 from bot.services.periods import (
     DateParseError,
     PeriodCodeError,
@@ -38,7 +39,9 @@ from bot.services.imports.reading import SourceRow, SourceTable, check_columns, 
 from bot.services.imports.report import ImportReport, finish, reject
 
 ROUND_COLUMNS = ("code", "title", "period", "opens", "deadline", "indicators")
-ROUND_OPTIONAL_COLUMNS = ("audience_levels", "audience_sectors")
+ROUND_OPTIONAL_COLUMNS = ("audience_levels", "audience_sectors", "review", "approval_notice")
+YES_WORDS = {"co", "yes", "1", "x", "true"}
+NO_WORDS = {"khong", "no", "0", "false"}
 
 
 def default_audience() -> dict[str, list[str]]:
@@ -56,6 +59,22 @@ class _RoundPlan:
     deadline_at: datetime
     indicator_ids: list[int]
     audience: dict[str, Any] | None  # None = columns absent: keep a stored round's audience
+    requires_review: bool | None = None  # None = column absent or empty: keep (new rounds: no review)
+    approval_notice: bool | None = None  # None = keep (new rounds: the chair is told of an approval)
+
+
+def _parse_flag(row: SourceRow, column: str, problems: list[str]) -> bool | None:
+    """A yes/no cell ('có', 'không', 'yes', 'no', 1, 0); None when absent or empty."""
+    text = row.get(column)
+    if not text:
+        return None
+    word = fold(text).strip()
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    problems.append(_("Bad value {value} in column {column}: write có or không.").format(value=text, column=column))
+    return None
 
 
 def _parse_date_cell(column: str, text: str, problems: list[str]) -> date | None:
@@ -156,11 +175,13 @@ def _parse_round_row(
         )
     indicator_ids = _parse_indicator_list(row.get("indicators"), indicators, problems)
     audience = _parse_audience(row, table, problems)
+    requires_review = _parse_flag(row, "review", problems)
+    approval_notice = _parse_flag(row, "approval_notice", problems)
     if problems or opens is None or deadline is None:
         return None, problems
     return (
         _RoundPlan(row.line, code, title, period_code, local_day_start(opens), local_day_end(deadline),
-                   indicator_ids, audience),
+                   indicator_ids, audience, requires_review, approval_notice),
         [],
     )
 
@@ -187,6 +208,8 @@ def _round_changed(session: Session, rnd: Round, plan: _RoundPlan, period_id: in
         or rnd.opens_at != plan.opens_at
         or rnd.deadline_at != plan.deadline_at
         or rnd.audience != _wanted_audience(plan, rnd.audience)
+        or (plan.requires_review is not None and rnd.requires_review != plan.requires_review)
+        or (plan.approval_notice is not None and rnd.approval_notice != plan.approval_notice)
         or _round_indicator_ids(session, rnd.id or 0) != plan.indicator_ids
     )
 
@@ -237,13 +260,19 @@ def _apply_rounds(session: Session, plans: list[_RoundPlan], report: ImportRepor
             continue
         if rnd is None:
             rnd = Round(code=plan.code, title=plan.title, period_id=period.id, opens_at=plan.opens_at,
-                        deadline_at=plan.deadline_at, audience=_wanted_audience(plan, None))
+                        deadline_at=plan.deadline_at, audience=_wanted_audience(plan, None),
+                        requires_review=bool(plan.requires_review),
+                        approval_notice=plan.approval_notice is not False)
             session.add(rnd)
             report.created += 1
         else:
             rnd.title, rnd.period_id = plan.title, period.id
             rnd.opens_at, rnd.deadline_at = plan.opens_at, plan.deadline_at
             rnd.audience = _wanted_audience(plan, rnd.audience)
+            if plan.requires_review is not None:
+                rnd.requires_review = plan.requires_review
+            if plan.approval_notice is not None:
+                rnd.approval_notice = plan.approval_notice
             report.updated += 1
         session.flush()
         assert rnd.id is not None
@@ -270,7 +299,8 @@ def import_round_table(
 
 
 def import_rounds(session: Session, path: str | Path, actor: str = "cli") -> ImportReport:
-    """Import rounds from `code,title,period,opens,deadline,indicators[,audience_levels,audience_sectors]`."""
+    """Import rounds from `code,title,period,opens,deadline,indicators[,audience_levels,audience_sectors,
+    review,approval_notice]` (review: có/không, default không; approval_notice: có/không, default có)."""
     report = ImportReport("rounds")
     table = load_or_report(path, report)
     if table is None:
