@@ -115,6 +115,8 @@ def answer_push(ctx: Ctx, command_text: str) -> None:
     if (ctx.state.flow, ctx.state.step) == (flow, step):  # the command left the conversation alone
         data.pop(push_choices.KEY, None)
         ctx.state.data = data
+    else:  # it opened a step (a return's "Sửa ngay" → the summary): typing that step's choices works
+        remember_choices(ctx)
 
 
 def dispatch(ctx: Ctx) -> None:

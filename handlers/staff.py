@@ -233,8 +233,9 @@ def completeness_lines(ctx: Ctx, req: Request, roll: RoundRollup) -> list[str]:
             line = _("• {unit}: {submitted}/{expected} — late {late}, not yet {missing}").format(
                 unit=esc(short_name(unit.name)), submitted=g.submitted, expected=g.expected, late=g.late,
                 missing=g.missing)
-            if roll.reviews is not None:
-                line += " · " + _review_text(roll.reviews_by_group.get(gid) or ReviewCounts())
+            counts = roll.reviews_by_group.get(gid) or ReviewCounts()
+            if roll.reviews is not None and g.submitted:
+                line += " · " + _review_text(counts)
             lines.append(line)
     elif c.expected > 1 or req.unit.level != Level.GRASSROOTS:
         statuses = rollup.unit_statuses(ctx.session, req.round, req.unit.id)
