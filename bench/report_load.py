@@ -638,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy-gil", action="store_true",
                         help="with --py-spy: sample only the thread holding the GIL (where the CPU goes)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (database, logs)")
+    parser.add_argument("--paced", action="store_true",
+                        help="keep the bot's reply pace of 29/s (Telegram's cap); by default it is lifted, "
+                             "as the echo bot has none, so that the ratio compares the cores")
     args = parser.parse_args(argv)
     if args.chairs < 1:
         parser.error("--chairs must be at least 1")
@@ -655,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
         with TimedTelegram(token=TOKEN) as fake:
             # Reminder pushes would land in the chairs' chats mid-conversation: the benchmark
             # measures the conversation, so the in-process planner is off.
-            process = BotProcess(fake, database.url, workdir / "bot.log", CONGDOAN_PLANNER_INTERVAL="0")
+            pace = {} if args.paced else {"CONGDOAN_REPLY_RATE": "100000"}  # the echo bot sends unpaced
+            process = BotProcess(fake, database.url, workdir / "bot.log", CONGDOAN_PLANNER_INTERVAL="0", **pace)
             process.start(timeout=60)
             assert process.proc is not None
             profiler = py_spy_profiler(process.proc.pid, args.py_spy.resolve(), args.py_spy_gil) if args.py_spy else None

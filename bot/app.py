@@ -249,7 +249,7 @@ async def serve(engine: Engine | None, settings: Settings, core, modules: list, 
     from bot.pacing import pacer_for
 
     # one pace for replies and pushes (kept in the database on PostgreSQL: shared by every process)
-    pacer = pacer_for(engine, settings.send_rate_per_second)
+    pacer = pacer_for(engine, settings.send_rate_per_second, reply_rate=settings.reply_rate_per_second)
     leader = leader_task = None
     if engine is not None:  # the playground alone has no real database to lead
         leader = Leadership(engine, interval=settings.leader_interval)

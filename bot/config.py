@@ -35,6 +35,7 @@ class Settings:
     default_language: str = "vi"
     invite_valid_days: int = 30
     send_rate_per_second: float = 29.0  # Telegram allows about 30 messages a second per bot
+    reply_rate_per_second: float = 29.0  # replies to people; Telegram's cap (raised only against a local stand-in, in benchmarks)
     retry_hours: float = 24.0  # network trouble and 5xx: a push is retried until it is this old, then failed
     outbox_keep_days: float = 30.0  # delivered pushes lose their payload after this (0: never); the key stays
     poll_timeout: int = 10
@@ -78,6 +79,7 @@ class Settings:
             default_language=env.get("CONGDOAN_LANGUAGE") or "vi",
             invite_valid_days=int(env.get("CONGDOAN_INVITE_DAYS") or 30),
             send_rate_per_second=float(env.get("CONGDOAN_SEND_RATE") or 29),
+            reply_rate_per_second=float(env.get("CONGDOAN_REPLY_RATE") or 29),
             retry_hours=float(env.get("CONGDOAN_RETRY_HOURS") or 24),
             outbox_keep_days=float(env.get("CONGDOAN_OUTBOX_KEEP_DAYS") or 30),
             poll_timeout=int(env.get("CONGDOAN_POLL_TIMEOUT") or 10),

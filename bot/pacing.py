@@ -131,8 +131,8 @@ class SharedPacer(Pacer):
             logging.getLogger(__name__).warning("could not share a 429 pause through the database", exc_info=True)
 
 
-def pacer_for(engine, rate_per_second: float, burst: int = 1) -> Pacer:  # type: ignore[no-untyped-def]
+def pacer_for(engine, rate_per_second: float, burst: int = 1, reply_rate: float = 29.0) -> Pacer:  # type: ignore[no-untyped-def]
     """The bot's pace: in memory on SQLite (one process), in the database on PostgreSQL."""
     if engine is not None and engine.dialect.name == "postgresql":
-        return SharedPacer(engine, rate_per_second, burst)
-    return Pacer(rate_per_second, burst)
+        return SharedPacer(engine, rate_per_second, burst, reply_rate)
+    return Pacer(rate_per_second, burst, reply_rate)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -45,13 +46,12 @@ FLOWS: dict[str, Flow] = {
 }
 
 
+_STATE = select(ConversationState).where(  # built once: every update reads it
+    ConversationState.channel == bindparam("channel"), ConversationState.external_id == bindparam("external_id"))
+
+
 def load_state(session: Session, incoming: Incoming, now: datetime) -> ConversationState:
-    state = session.exec(
-        select(ConversationState).where(
-            ConversationState.channel == incoming.channel,
-            ConversationState.external_id == incoming.user_id,
-        )
-    ).first()
+    state = session.exec(_STATE, params={"channel": incoming.channel, "external_id": incoming.user_id}).first()
     if state is None:
         state = ConversationState(channel=incoming.channel, external_id=incoming.user_id,
                                   data={}, updated_at=now)

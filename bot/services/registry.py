@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from bot.clock import utcnow
@@ -231,13 +232,17 @@ def _people_with_several(idents: list[ChatIdentity]) -> set[int]:
 def identity_and_person(session: Session, channel: str,
                         external_id: str) -> tuple[ChatIdentity | None, Person | None, Unit | None]:
     """A chat account, its person and the person's unit, in one query."""
-    row = session.exec(
-        select(ChatIdentity, Person, Unit)
-        .outerjoin(Person, col(Person.id) == col(ChatIdentity.person_id))
-        .outerjoin(Unit, col(Unit.id) == col(Person.unit_id))
-        .where(ChatIdentity.channel == channel, ChatIdentity.external_id == external_id)
-    ).first()
+    row = session.exec(_IDENTITY_PERSON_UNIT, params={"channel": channel, "external_id": external_id}).first()
     return (row[0], row[1], row[2]) if row is not None else (None, None, None)
+
+
+# built once: building the expression anew cost more than running it (every update reads it)
+_IDENTITY_PERSON_UNIT = (
+    select(ChatIdentity, Person, Unit)
+    .outerjoin(Person, col(Person.id) == col(ChatIdentity.person_id))
+    .outerjoin(Unit, col(Unit.id) == col(Person.unit_id))
+    .where(ChatIdentity.channel == bindparam("channel"), ChatIdentity.external_id == bindparam("external_id"))
+)
 
 
 def identity_of(session: Session, channel: str, external_id: str) -> ChatIdentity | None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 from decimal import Decimal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.i18n import _, current_language
@@ -118,7 +121,9 @@ class ReportFacts:
         if not isinstance(data, dict) or data.get("v") != cls.VERSION:
             return None
         try:
-            related = {c: Indicator.model_validate(d) for c, d in data["related"].items()}
+            # plain read-only copies: validating table models back (instrumented setattr) cost
+            # more than the queries this saves
+            related: dict[str, Any] = {c: SimpleNamespace(**d) for c, d in data["related"].items()}
             return cls(round_id=int(data["round"]), unit_id=int(data["unit"]),
                        indicators=[related[c] for c in data["order"]], related=related,
                        below={c: [str(o) for o in v] for c, v in data["below"].items()},
@@ -312,13 +317,17 @@ def check_value(
 def round_and_draft(session: Session, round_id: int, unit: Unit) -> tuple[Round, ReportDraft | None] | None:
     """A round and the unit's draft of it, in one query (without flushing the session first:
     nothing written in this transaction yet changes either)."""
-    row = session.exec(
-        select(Round, ReportDraft)
-        .outerjoin(ReportDraft, (col(ReportDraft.round_id) == col(Round.id)) & (col(ReportDraft.unit_id) == unit.id))
-        .where(Round.id == round_id)
-        .execution_options(autoflush=False)
-    ).first()
+    row = session.exec(_ROUND_AND_DRAFT, params={"round_id": round_id, "unit_id": unit.id}).first()
     return (row[0], row[1]) if row is not None else None
+
+
+_ROUND_AND_DRAFT = (  # built once (every typed answer reads it)
+    select(Round, ReportDraft)
+    .outerjoin(ReportDraft, (col(ReportDraft.round_id) == col(Round.id))
+               & (col(ReportDraft.unit_id) == bindparam("unit_id")))
+    .where(Round.id == bindparam("round_id"))
+    .execution_options(autoflush=False)
+)
 
 
 def draft_of(session: Session, rnd: Round, unit: Unit) -> ReportDraft | None:
