@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -124,13 +124,12 @@ def skip(session: Session, inbox_id: int, now: datetime, error: str) -> None:
 
 
 def mark_replied(session: Session, inbox_id: int, now: datetime, error: str | None = None) -> None:
-    row = session.get(InboxUpdate, inbox_id)
-    if row is None:
-        return
-    row.replied_at = now
+    """The answer was sent (one UPDATE: this runs after every update)."""
+    values: dict[str, object] = {"replied_at": now}
     if error:
-        row.error = error[:500]
-    session.add(row)
+        values["error"] = error[:500]
+    session.execute(update(InboxUpdate).where(col(InboxUpdate.id) == inbox_id).values(**values)
+                    .execution_options(synchronize_session=False))
 
 
 def prune(session: Session, now: datetime, keep: timedelta = KEEP) -> int:
