@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, func, select
 
 from bot.clock import to_utc
 from bot.models import Person, Role, WebLogin
+from bot.services import audit
 
 LINK_MINUTES = 10
 SESSION_HOURS = 8
+KEEP_DAYS = 30  # a person's old links and sessions are forgotten when they ask for a new one
 MAX_LINKS = 5  # links one person may ask for within LINK_MINUTES
 DASHBOARD_ROLES = frozenset({Role.CHAIR, Role.OFFICER, Role.STAFF, Role.ADMIN})
 
@@ -56,6 +58,8 @@ def issue(session: Session, person: Person, now: datetime) -> str | None:
         WebLogin.person_id == person.id, WebLogin.created_at > now - timedelta(minutes=LINK_MINUTES))).one()
     if recent >= MAX_LINKS:
         return None
+    session.exec(delete(WebLogin).where(  # type: ignore[call-overload]
+        col(WebLogin.person_id) == person.id, col(WebLogin.created_at) < now - timedelta(days=KEEP_DAYS)))
     token = secrets.token_urlsafe(32)
     session.add(WebLogin(token_hash=_hash(token), person_id=person.id, created_at=now,  # type: ignore[arg-type]
                          expires_at=now + timedelta(minutes=LINK_MINUTES)))
@@ -88,6 +92,8 @@ def redeem(session: Session, token: str, now: datetime) -> Redeemed:
     if spent.rowcount != 1:
         return Redeemed(LinkState.USED)
     row = session.exec(select(WebLogin).where(WebLogin.token_hash == _hash(token))).one()
+    audit.record(session, "web.sign_in", entity="person", entity_id=row.person_id, person_id=row.person_id,
+                 actor="web")
     return Redeemed(LinkState.OK, session_token, row.person_id)
 
 

@@ -72,6 +72,8 @@ def test_a_link_signs_in_once_and_a_reused_or_old_one_is_refused(app, demo_engin
     with session_scope(demo_engine) as s:
         used = s.exec(select(WebLogin).where(WebLogin.person_id == staff)).one()
         assert used.used_at is not None and used.session_hash is not None
+        from bot.models import AuditLog
+        assert s.exec(select(AuditLog).where(AuditLog.action == "web.sign_in", AuditLog.person_id == staff)).one()
     token = link_token(demo_engine, staff)
     fresh = TestClient(app, follow_redirects=False)
     assert fresh.post(f"/dashboard/login/{token}").status_code == 303
@@ -209,6 +211,11 @@ def test_links_per_person_are_limited(demo_engine):
     assert all(tokens[:-1]) and tokens[-1] is None
     with session_scope(demo_engine) as s:  # only hashes are kept
         assert not s.exec(select(WebLogin).where(WebLogin.token_hash.in_(tokens[:-1]))).all()
+        assert len(s.exec(select(WebLogin).where(WebLogin.person_id == staff)).all()) == web_login.MAX_LINKS
+    with session_scope(demo_engine) as s:  # a month later the old rows are forgotten
+        assert web_login.issue(s, s.get(Person, staff), now + timedelta(days=31)) is not None
+    with session_scope(demo_engine) as s:
+        assert len(s.exec(select(WebLogin).where(WebLogin.person_id == staff)).all()) == 1
 
 
 NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # the demo's today: Q3's deadline has passed
