@@ -142,6 +142,8 @@ def test_an_officer_sees_only_their_union(app, demo_engine):
     for bad in ("abc", "-1", "99999999999", "1e3", "٣"):
         assert client.get(f"/dashboard/rounds/{rid}?unit={bad}").status_code == 404
         assert client.get(f"/dashboard/units/{bad}").status_code == 404
+    mine = client.get(f"/dashboard/units/{unit_id(demo_engine, 'LDLD_TD')}").text
+    assert 'id="children"' in mine and "TD_001" in mine and "MT_0" not in mine
     mt = unit_id(demo_engine, "LDLD_MT")
     page = client.get(f"/dashboard/rounds/{rid}")
     before = outbox_count(demo_engine)

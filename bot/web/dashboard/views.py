@@ -406,6 +406,7 @@ class UnitPage:
     submissions: list[SubmissionView]
     targets: list[TargetRow]
     period: str
+    children: list[Unit] = field(default_factory=list)  # the active units directly under it
 
 
 def _value(indicator: Indicator | None, value: float | None) -> str:
@@ -460,7 +461,10 @@ def unit_page(session: Session, person: Person, unit_id: int, now: datetime, min
         up = session.get(Unit, unit.parent_id)
         if up is not None and (up.id == person.unit_id or up.id in registry.visible_unit_ids(session, person)):
             parent = up
-    return UnitPage(unit=unit, parent=parent, submissions=views, targets=targets, period=period_code)
+    children = list(session.exec(select(Unit).where(Unit.parent_id == unit.id, Unit.active == True)  # noqa: E712
+                                 .order_by(col(Unit.code))).all()) if is_leader(person) else []
+    return UnitPage(unit=unit, parent=parent, submissions=views, targets=targets, period=period_code,
+                    children=children)
 
 
 def _target_text(p: progress.Progress) -> str:
