@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from browser import shot
 from bot.db import make_engine
-from bot.models import NoticeDelivery, Unit
+from bot.models import ChatIdentity, NoticeDelivery, Unit
 from cli_runner import CONGDOAN
 from e2e import free_port, wait_until
 
@@ -332,3 +332,53 @@ def test_clock_panel_reminds_owing_chairs_at_nine_and_nobody_at_night(playground
     digest.first.wait_for()
     assert owing in digest.first.inner_text() or "chưa nộp" in digest.first.inner_text().lower()
     shot(page, "03-officer-digest")
+
+
+def test_beside_a_real_channel_only_when_asked_and_never_reaching_real_people(fake, demo_db, tmp_path):
+    """CONGDOAN_PLAYGROUND=1 with a Telegram token: the page runs on its own database; a notice to
+    every chair sent from the page reaches the page's chairs and no Telegram user."""
+    import httpx
+
+    from bot.models import Notice
+    from e2e import BotProcess
+    from worlds import bind
+
+    real = make_engine(demo_db)
+    bind(real, "TD_001", 8101)
+    telegram_chair = fake.user(8101, started=True)
+    port = free_port()
+    sandbox = tmp_path / "sandbox.sqlite"
+    process = BotProcess(fake, demo_db, tmp_path / "bot.log", CONGDOAN_HTTP_PORT=str(port), CONGDOAN_PLAYGROUND="1",
+                         CONGDOAN_PLAYGROUND_DATABASE_URL=f"sqlite:///{sandbox}").start(timeout=120)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").json()["channels"] == ["telegram"]
+        api = httpx.Client(base_url=f"{base}/playground/api/", headers={"X-Playground": "1"}, timeout=30)
+        chair = api.post("persona", json={"role": "chair", "unit": "TD_001"}).json()["persona"]["chat"]
+        staff = api.post("persona", json={"role": "staff"}).json()["persona"]["chat"]
+
+        def last(chat: str) -> dict:
+            return [m for m in api.get("updates?after=0").json()["messages"] if m["chat"] == chat][-1]
+
+        def press(chat: str, label: str) -> None:
+            message = last(chat)
+            position = next(o["n"] for row in message["options"] for o in row if label in o["label"])
+            assert api.post("press", json={"chat": chat, "message": message["id"], "option": position}).json()["ok"]
+
+        for text in ("/thongbao", "Thông báo thử từ sân chơi."):
+            assert api.post("send", json={"chat": staff, "text": text}).json()["ok"]
+        press(staff, "Tất cả Chủ tịch CĐCS")
+        press(staff, "Xem trước")
+        assert "Số người nhận: <b>1</b>" in last(staff)["html"]  # the page's one chair, not the Telegram one
+        press(staff, "Gửi")
+        wait_until(lambda: "Thông báo thử từ sân chơi." in last(chair)["html"], what="the notice on the page")
+        fake.wait_idle()
+        assert telegram_chair.messages() == []
+        with Session(real) as s:
+            assert s.exec(select(Notice)).all() == []  # the real database never saw it
+            assert s.exec(select(ChatIdentity).where(ChatIdentity.channel == "web")).all() == []
+        assert sandbox.is_file()
+        fake.assert_clean()
+    finally:
+        process.stop()
+        real.dispose()
