@@ -7,7 +7,9 @@ position of the option, and the data is looked up here. Choices show as buttons 
 carry their number, so typing the number (or the label) works as on a channel without
 buttons. Files are kept by the bot and offered as signed download links (/f/…), pictures
 shown inline. Pushes from the outbox (notices, reminders) land in the transcript like any
-message, and the notice progress message is edited in place.
+message, and the notice progress message is edited in place. The transcripts are kept in a
+JSON file beside the sandbox (written a moment after each change), so a restart of the bot
+shows every chat as it was.
 
 This is never a real platform: `configured()` is False, so `congdoan run` does not start
 it among the channels; the playground builds it on its own database (bot/web/playground).
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +40,7 @@ LIMITS = ChannelLimits(name=CHANNEL, text_length=4096, buttons=True, callback_si
                        documents=True)
 MAX_TYPED = 2000  # characters a visitor may send in one message
 KEPT = 400  # messages kept per chat (the oldest go first)
+SAVE_DELAY = 0.5  # seconds between a change and writing the transcripts to disk
 
 _MARKUP = re.compile(r"(</?(?:b|i|code|u|s)>)")
 
@@ -46,8 +50,9 @@ def configured(settings: Any) -> bool:
     return False
 
 
-def build(settings: Any, core: Core, services: Services) -> "WebChannel":
-    return WebChannel(core, services, core_threads=1 if settings.database_url.startswith("sqlite") else 4)
+def build(settings: Any, core: Core, services: Services, kept_in: Path | None = None) -> "WebChannel":
+    return WebChannel(core, services, core_threads=1 if settings.database_url.startswith("sqlite") else 4,
+                      kept_in=kept_in)
 
 
 def to_html(text: str) -> str:
@@ -128,6 +133,20 @@ class Transcript:
         changed = [m for messages in self._chats.values() for m in messages if m.rev > rev]
         return sorted(changed, key=lambda m: m.rev)
 
+    def dump(self) -> dict:
+        return {"rev": self.rev, "next_id": self._next_id,
+                "chats": {chat: [asdict(m) for m in messages] for chat, messages in self._chats.items()}}
+
+    def restore(self, data: dict, keep: Any = None) -> None:
+        """Take back dumped chats (only those `keep(chat)` accepts); revisions go on from where they were."""
+        self.rev = max(self.rev, int(data.get("rev", 0)))
+        self._next_id = max(self._next_id, int(data.get("next_id", 0)))
+        for chat, messages in (data.get("chats") or {}).items():
+            if keep is not None and not keep(chat):
+                continue
+            self._chats[chat] = [WebMessage(**{**m, "options": [[tuple(o) for o in row] for row in m["options"]]})
+                                 for m in messages][-self.kept:]
+
 
 @dataclass
 class Rendered:
@@ -143,12 +162,15 @@ class WebChannel(Channel):
 
     limits = LIMITS
 
-    def __init__(self, core: Core, services: Services, *, core_threads: int = 1) -> None:
+    def __init__(self, core: Core, services: Services, *, core_threads: int = 1, kept_in: Path | None = None) -> None:
         self.core = core
         self.services = services
         self.transcript = Transcript()
         self.executor = ThreadPoolExecutor(max_workers=core_threads, thread_name_prefix="web-core")
+        self.kept_in = kept_in  # the JSON file of the transcripts (None: memory only)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._saving: asyncio.TimerHandle | None = None
+        self._saved_rev = 0
 
     # ---- the contract ------------------------------------------------------------------------
 
@@ -156,14 +178,54 @@ class WebChannel(Channel):
         log.info("web playground channel ready")
 
     async def close(self) -> None:
+        if self._saving is not None:
+            self._saving.cancel()
+        self.save()
         self.executor.shutdown(wait=False)
+
+    # ---- keeping the transcripts -------------------------------------------------------------
+
+    def load(self, keep: Any = None) -> None:
+        """Read the kept transcripts (a missing or unreadable file starts empty)."""
+        if self.kept_in is None or not self.kept_in.is_file():
+            return
+        try:
+            self.transcript.restore(json.loads(self.kept_in.read_text("utf-8")), keep)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("the playground's chats in %s could not be read (%s); starting empty", self.kept_in, exc)
+        self._saved_rev = self.transcript.rev
+
+    def save(self) -> None:
+        if self.kept_in is None or self.transcript.rev == self._saved_rev:
+            return
+        self._saved_rev = self.transcript.rev
+        tmp = self.kept_in.with_suffix(".part")
+        tmp.write_text(json.dumps(self.transcript.dump(), ensure_ascii=False), "utf-8")
+        tmp.replace(self.kept_in)
+
+    def _changed(self) -> None:
+        """Write the transcripts a moment after a change (one write for a burst of messages)."""
+        if self.kept_in is None or self._saving is not None:
+            return
+
+        def due() -> None:
+            self._saving = None
+            try:
+                self.save()
+            except OSError:
+                log.exception("could not keep the playground's chats in %s", self.kept_in)
+
+        self._saving = asyncio.get_running_loop().call_later(SAVE_DELAY, due)
 
     async def send(self, chat_id: str, reply: Reply) -> list[str]:
         rendered = await self.run(self.render, reply)
         return [str(self._add(chat_id, r).id) for r in rendered]
 
     async def edit(self, chat_id: str, message_id: str, text: str) -> bool:
-        return message_id.isdigit() and self.transcript.edit(chat_id, int(message_id), to_html(text))
+        edited = message_id.isdigit() and self.transcript.edit(chat_id, int(message_id), to_html(text))
+        if edited:
+            self._changed()
+        return edited
 
     async def deliver(self, chat_id: str, payload: dict) -> str | None:
         try:
@@ -203,6 +265,7 @@ class WebChannel(Channel):
         return {"name": f.file_name, "url": url, "kind": f.kind, "caption": to_html(f.caption) if f.caption else ""}
 
     def _add(self, chat_id: str, rendered: Rendered, push: bool = False) -> WebMessage:
+        self._changed()
         return self.transcript.add(chat_id, "bot", rendered.html, options=rendered.options, file=rendered.file,
                                    push=push)
 
@@ -223,6 +286,7 @@ class WebChannel(Channel):
                     n=len(text), max=MAX_TYPED)
             return Response(toast=note)
         self.transcript.add(chat_id, "me", html.escape(text, quote=False))
+        self._changed()
         return await self._handle(Incoming(channel=CHANNEL, user_id=chat_id, chat_id=chat_id, text=text,
                                            language_code="vi", display_name=display_name))
 
@@ -234,6 +298,7 @@ class WebChannel(Channel):
             return None
         label, data = chosen
         self.transcript.add(chat_id, "me", html.escape(label, quote=False))
+        self._changed()
         return await self._handle(Incoming(channel=CHANNEL, user_id=chat_id, chat_id=chat_id, data=data,
                                            language_code="vi", display_name=display_name,
                                            message_id=str(message_id)))

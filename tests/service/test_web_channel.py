@@ -183,3 +183,37 @@ def test_routes_refuse_requests_that_are_not_the_pages_own(sandbox):
     assert client.get("/playground/api/state").json()["personas"][0]["chat"] == chat
     home = client.get("/", follow_redirects=False)
     assert home.status_code == 307 and home.headers["location"] == "/playground/"
+
+
+def test_chats_are_kept_across_a_restart(sandbox, tmp_path):
+    settings, engine, channel, _signer = sandbox
+    chair = bind(engine, "chair", "TD_001")
+    kept = tmp_path / "playground.chats.json"
+
+    async def first_run() -> int:
+        first = web.build(settings, channel.core, channel.services, kept_in=kept)
+        await first.type_text(chair.chat, "/start")
+        await first.deliver("chair-424242", reply_to_json(Reply(text="gone")))  # a chat whose persona is gone
+        await first.close()
+        return first.transcript.rev
+
+    rev = asyncio.run(first_run())
+    assert kept.is_file()
+    again = web.build(settings, channel.core, channel.services, kept_in=kept)
+    again.load(keep={chair.chat}.__contains__)
+    restored = again.transcript.chat(chair.chat)
+    assert [m.sender for m in restored] == ["me", "bot"] and "Chủ tịch CĐCS" in restored[-1].html
+    assert restored[-1].option(0) == ("1. Báo cáo", restored[-1].options[0][0][1])
+    assert again.transcript.chat("chair-424242") == [] and again.transcript.rev == rev
+
+    async def second_run() -> None:  # revisions and ids go on: the page's "after" keeps working
+        await again.type_text(chair.chat, "/menu")
+        assert again.transcript.since(rev)[0].id > restored[-1].id
+        await again.close()
+
+    asyncio.run(second_run())
+    kept.write_text("{not json", "utf-8")
+    broken = web.build(settings, channel.core, channel.services, kept_in=kept)
+    broken.load()
+    assert broken.transcript.rev == 0
+    broken.executor.shutdown()

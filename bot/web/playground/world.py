@@ -62,6 +62,22 @@ def _prepare(settings: Settings) -> tuple[Any, Engine]:
     return lock, engine
 
 
+def chats_file(settings: Settings) -> Path:
+    """Where the page's chats are kept between runs (beside the sandbox database when it is a file)."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).with_suffix(".chats.json")
+    return Path(settings.data_dir) / "playground.chats.json"
+
+
+def _persona_chats(engine: Engine) -> set[str]:
+    from bot.db import session_scope
+    from bot.web.playground import personas
+
+    with session_scope(engine) as session:
+        return {p.chat for p in personas.personas(session)}
+
+
 @dataclass
 class Playground:
     settings: Settings  # the sandbox's own (its database)
@@ -80,7 +96,9 @@ class Playground:
         lock, engine = await asyncio.to_thread(_prepare, own)
         pacer = Pacer(own.send_rate_per_second)
         services, _signer = make_services(own, engine=engine, pacer=pacer)
-        channel = web.build(own, make_core(engine, own), services)
+        channel = web.build(own, make_core(engine, own), services, kept_in=chats_file(own))
+        known = await asyncio.to_thread(_persona_chats, engine)
+        channel.load(keep=known.__contains__)  # the chats as they were before a restart
         background = Background(engine, own, {web.CHANNEL: channel}, pacer)
         return cls(settings=own, engine=engine, channel=channel, background=background, lock=lock)
 

@@ -175,6 +175,12 @@
     try {
       const r = await fetch(API + "updates?after=" + state.rev);
       const data = await r.json();
+      if (data.rev < state.rev) {  // the server started afresh: read every chat again
+        state.rev = 0;
+        state.messages = new Map();
+        renderChat();
+        return;
+      }
       absorb(data);
       if (state.stalePersonas) await refreshPersonas();
       if (data.messages.length) renderPersonas();
