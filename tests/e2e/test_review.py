@@ -46,9 +46,21 @@ def unit_name(engine, code: str) -> str:
         return s.exec(select(Unit.name).where(Unit.code == code)).one()
 
 
-def report(chair, new_members: str = "5") -> str:  # type: ignore[no-untyped-def]
+def usual_members(engine, code: str = "TD_001") -> int:
+    """The unit's members as last reported in the demo (a figure that raises no plausibility question)."""
+    from bot.models import Indicator
+
+    with Session(engine) as s:
+        unit = s.exec(select(Unit).where(Unit.code == code)).one()
+        indicator = s.exec(select(Indicator).where(Indicator.code == "DV_TONG")).one()
+        value = reporting.last_value(s, unit, indicator, reporting.round_by_code(s, ROUND))[0]
+    assert value < 1000  # written without a thousands separator below
+    return int(value)
+
+
+def report(chair, members: int, new_members: str = "5") -> str:  # type: ignore[no-untyped-def]
     say(chair, f"/baocao {ROUND}")
-    say(chair, "120")
+    say(chair, str(members))
     say(chair, new_members)
     return texts(press(chair, "Gửi"))
 
@@ -61,13 +73,14 @@ def test_return_correct_approve_and_the_workbook_shows_both(fake, bot, demo_db):
     chair, officer = fake.user(7401), fake.user(7402)
     name = unit_name(engine, "TD_001")
 
-    assert "chờ cấp trên duyệt" in report(chair)
+    members = usual_members(engine)
+    assert "chờ cấp trên duyệt" in report(chair, members)
     assert state(engine, "TD_001") == review.WAITING
 
     listing = texts(say(officer, "/duyet"))
     assert "1 báo cáo chờ duyệt" in listing and "đã duyệt 0 · chờ duyệt 1 · trả lại 0" in listing
     shown = texts(press(officer, name))
-    assert "Tổng số đoàn viên: 120 người" in shown and "Đoàn viên kết nạp mới: 5 người" in shown
+    assert f"Tổng số đoàn viên: {members} người" in shown and "Đoàn viên kết nạp mới: 5 người" in shown
     assert "lần trước:" in shown  # the demo's earlier reports of the unit, beside each figure
     assert "Gõ nhận xét" in texts(press(officer, "Trả lại"))
     comment = "Số đoàn viên mới không khớp danh sách, đề nghị kiểm tra lại"
@@ -113,7 +126,8 @@ def test_an_officer_of_another_union_cannot_see_or_act_typed_or_forged(fake, bot
     bind(engine, "TD_001", 7411)
     bind(engine, "LDLD_PT", 7412, role=Role.OFFICER)
     chair, other = fake.user(7411), fake.user(7412)
-    report(chair)
+    members = usual_members(engine)
+    report(chair, members)
     with Session(engine) as s:
         sub_id = s.exec(select(Submission.id).join(Round).where(Round.code == ROUND)).one()
 
@@ -127,7 +141,7 @@ def test_an_officer_of_another_union_cannot_see_or_act_typed_or_forged(fake, bot
     other.wait_replies()
     fake.wait_idle()
     assert state(engine, "TD_001") == review.WAITING
-    assert "Tổng số đoàn viên: 120" not in " ".join(m.text or "" for m in other.messages())
+    assert f"Tổng số đoàn viên: {members}" not in " ".join(m.text or "" for m in other.messages())
     with Session(engine) as s:
         assert s.exec(select(SubmissionReview).where(SubmissionReview.state != review.WAITING)).all() == []
         assert s.exec(select(AuditLog).where(AuditLog.action.in_(["submission.approve", "submission.return"]))).all() == []
@@ -187,6 +201,7 @@ def test_on_zalo_the_chair_corrects_a_returned_report_by_typing(fake, demo_db, t
     review_round(engine)
     bind(engine, "TD_001", "zl-7431", channel="zalo")
     bind(engine, "LDLD_TD", "zl-7432", channel="zalo", role=Role.OFFICER)
+    members = usual_members(engine)
     with FakeZalo() as zalo:
         process = BotProcess(fake, demo_db, tmp_path / "bot.log", zalo=zalo).start()
         try:
@@ -197,12 +212,12 @@ def test_on_zalo_the_chair_corrects_a_returned_report_by_typing(fake, demo_db, t
                 return "\n".join(m.body for m in user.wait_replies())
 
             zsay(chair, f"/baocao {ROUND}")
-            zsay(chair, "120")
+            zsay(chair, str(members))
             zsay(chair, "5")
             assert "chờ cấp trên duyệt" in zsay(chair, "1")  # 1. Gửi
             listing = zsay(officer, "/duyet")
             assert "1 báo cáo chờ duyệt" in listing and "1." in listing
-            assert "Tổng số đoàn viên: 120 người" in zsay(officer, "1")
+            assert f"Tổng số đoàn viên: {members} người" in zsay(officer, "1")
             assert "Gõ nhận xét" in zsay(officer, "2")  # 2. Trả lại
             zsay(officer, "Đề nghị kiểm tra lại số kết nạp mới")
             told = chair.wait_for(lambda m: "đã bị trả lại để kiểm tra" in m.body)
