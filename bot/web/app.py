@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.channels.base import Channel
 from bot.config import Settings
+from bot.i18n import _
 from bot.services import files
 from bot.web.links import Signer
 
@@ -34,10 +35,13 @@ def build_app(settings: Settings, channels: Mapping[str, Channel], signer: Signe
     async def file_link(request: Request) -> Response:
         key = signer.unsign(request.path_params["token"])
         if key is None:
-            return PlainTextResponse("This link is not valid or has expired.", status_code=403)
+            return PlainTextResponse(_("This link is not valid or has expired. Open the file again from the bot's "
+                                       "latest message, or send the command again for a new link."),
+                                     status_code=403)
         path = files.path_of(settings.data_dir, key)
         if path is None:
-            return PlainTextResponse("Not found.", status_code=404)
+            return PlainTextResponse(_("This file is no longer kept. Send the command again to get it anew."),
+                                     status_code=404)
         return FileResponse(path, filename=files.display_name(key))
 
     async def webhook(request: Request) -> Response:

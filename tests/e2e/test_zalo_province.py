@@ -84,7 +84,7 @@ def fetch(url: str) -> tuple[int, bytes]:
         with urllib.request.urlopen(url, timeout=10) as answer:
             return answer.status, answer.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, b""
+        return exc.code, exc.read()
 
 
 def test_pushes_once_on_each_persons_channel_acks_both_ways_and_signed_excel(fake, zalo, world_db, tmp_path):
@@ -148,7 +148,8 @@ def test_pushes_once_on_each_persons_channel_acks_both_ways_and_signed_excel(fak
         assert len(workbook.sheetnames) >= 3 and "LĐLĐ huyện U1" in str(list(workbook.worksheets[0].values))
         token = link.group(0).rsplit("/", 1)[1]
         altered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
-        assert fetch(link.group(0).replace(token, altered))[0] == 403
+        status, said = fetch(link.group(0).replace(token, altered))
+        assert status == 403 and "Liên kết này không hợp lệ hoặc đã hết hạn" in said.decode()
         from bot.web.links import Signer
 
         key = Signer(SECRET, 3600).unsign(token)
