@@ -131,6 +131,9 @@ class Background:
                                    keep_for=timedelta(days=keep) if keep > 0 else None, pacer=self.pacer,
                                    leading=self.leader)
         self.task = asyncio.create_task(self.sender.run(), name="outbox-sender")
+        if self.leader is not None:  # a new leader: the last one may have died with rows in hand
+            sender = self.sender
+            self.leader.on_change(lambda leading: sender.take_back_soon() if leading else None)
         self.progress = NoticeProgress(self.engine, self.edit, pace=self.sender.pace, hold=self.sender.hold,
                                        interval=self.settings.progress_interval, leading=self.leader)
         self.progress_task = asyncio.create_task(self.progress.run(), name="notice-progress")

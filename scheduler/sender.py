@@ -144,6 +144,11 @@ class OutboxSender:
         self._send_lock = asyncio.Lock()
         _LIVE_OWNERS.add(self.owner)
 
+    def take_back_soon(self) -> None:
+        """Look for the leases of dead senders at the next step (another process's leadership
+        passed here: the leader may have died with rows in hand). Safe from any thread."""
+        self._released_at = -1e9
+
     def stop(self) -> None:
         self._stop.set()
         if self._work_found is not None:

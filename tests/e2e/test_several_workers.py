@@ -60,3 +60,42 @@ def test_two_processes_send_a_notice_to_every_chair_once_within_the_rate(fake, p
         shares = [st.sent for st in s.exec(select(SenderStatus)).all()]
     engine.dispose()
     assert len([n for n in shares if n > 0]) == 2 and sum(shares) >= CHAIRS, shares
+
+
+def test_sigkill_of_the_leader_mid_broadcast_the_other_takes_over(fake, pg_url, tmp_path):
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    build(engine, 60, chat_base=CHAT_BASE)
+    with Session(engine) as s:
+        people = s.exec(select(Person.id, Person.role)).all()
+    engine.dispose()
+    chairs = {pid: fake.user(CHAT_BASE + pid, started=True) for pid, role in people if role == Role.CHAIR}
+    staff = next(fake.user(CHAT_BASE + pid, started=True) for pid, role in people if role == Role.STAFF)
+    env = {"CONGDOAN_SEND_RATE": "10", "CONGDOAN_PROGRESS_INTERVAL": "0.5", "CONGDOAN_LEADER_INTERVAL": "1"}
+    leader = BotProcess(fake, pg_url, tmp_path / "leader.log", **env).start()
+    other = BotProcess(fake, pg_url, tmp_path / "other.log", **env).start(follower=True)
+    try:
+        say(staff, "/thongbao")
+        say(staff, "Kiểm tra danh sách đoàn viên trước ngày 15.")
+        press(staff, "Tất cả Chủ tịch CĐCS")
+        press(staff, "Xem trước")
+        press(staff, "Gửi")
+        wait_until(lambda: sum(len(u.messages()) for u in chairs.values()) >= 15, what="the first deliveries")
+        leader.kill()
+        killed_at = sum(len(u.messages()) for u in chairs.values())
+        assert killed_at < 60, "the kill came too late to test anything"
+        # the other process leads within a second or two: it polls, takes back the dead one's
+        # rows, keeps the progress message and sends the final report
+        wait_until(lambda: "this process leads" in other.log(), timeout=15, what="the takeover")
+        wait_until(lambda: any("Kết quả gửi thông báo" in (m.text or "") for m in staff.messages()),
+                   timeout=60, what="the final report")
+        fake.wait_idle()
+        counts = [len(u.messages()) for u in chairs.values()]
+        assert all(n >= 1 for n in counts), "a chair got nothing"
+        assert sum(counts) - 60 <= 1  # one request at a time per process: at most the one in flight repeats
+        reports = [m for m in staff.messages() if "Kết quả gửi thông báo" in (m.text or "")]
+        assert len(reports) == 1 and "Đã gửi đến: 60/60" in reports[0].text
+        assert say(staff, "/menu"), "the new leader does not answer chats"
+    finally:
+        other.stop()
+        leader.kill()
