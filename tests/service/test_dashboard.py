@@ -124,6 +124,17 @@ def test_pages_send_the_security_headers(app, demo_engine):
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
     assert "<script" not in client.get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
+    assert "strict-transport-security" not in headers  # plain http (a local port)
+
+
+def test_behind_https_the_cookie_is_secure_and_hsts_is_sent(demo_engine, demo_url, tmp_path):
+    settings = Settings(database_url=demo_url, data_dir=str(tmp_path / "data"), public_base_url="https://cd.example.vn")
+    app = build_app(settings, {}, Signer(SECRET, 3600), demo_engine, SECRET)
+    staff = bind(demo_engine, "LDLD_LC", 9011, role=Role.STAFF)
+    client = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    answer = client.post(f"/dashboard/login/{link_token(demo_engine, staff)}")
+    assert answer.status_code == 303 and "Secure" in answer.headers["set-cookie"]
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
 
 
 def test_an_officer_sees_only_their_union(app, demo_engine):

@@ -261,7 +261,10 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
         Route("/notices/{notice_id}/remind", page(notice_remind, post=True), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ])
-    return SecurityHeaders(app)  # type: ignore[return-value]
+    headers = dict(SECURITY_HEADERS)
+    if secure:  # behind https: browsers keep to https for this host
+        headers["strict-transport-security"] = "max-age=31536000"
+    return SecurityHeaders(app, headers)  # type: ignore[return-value]
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -279,8 +282,10 @@ async def read_form(request: Request) -> dict[str, str]:
 class SecurityHeaders:
     """Adds the security header set to every response of the wrapped app."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, headers: dict[str, str]) -> None:
         self.app = app
+        self.headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.names = set(headers)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -289,10 +294,8 @@ class SecurityHeaders:
 
         async def with_headers(event: dict) -> None:
             if event["type"] == "http.response.start":
-                headers = [(k, v) for k, v in event.get("headers", [])
-                           if k.decode("latin-1").lower() not in SECURITY_HEADERS]
-                headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
-                event = dict(event, headers=headers)
+                headers = [(k, v) for k, v in event.get("headers", []) if k.decode("latin-1").lower() not in self.names]
+                event = dict(event, headers=headers + self.headers)
             await send(event)
 
         await self.app(scope, receive, with_headers)
