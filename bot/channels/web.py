@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from bot.channels.base import Channel, ChannelLimits, Core, Services
 from bot.clock import utcnow
 from bot.i18n import _, use_language
-from bot.messages import Incoming, OutFile, Rejected, Reply, Response, reply_from_json, split_text
+from bot.messages import FileRef, Incoming, OutFile, Rejected, Reply, Response, reply_from_json, split_text
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ CHANNEL = "web"
 LIMITS = ChannelLimits(name=CHANNEL, text_length=4096, buttons=True, callback_size=None, caption_length=1024,
                        documents=True)
 MAX_TYPED = 2000  # characters a visitor may send in one message
+MAX_UPLOAD = 21 * 1024 * 1024  # bytes of a file a visitor may send (the core refuses politely above its own limit)
 KEPT = 400  # messages kept per chat (the oldest go first)
 SAVE_DELAY = 0.5  # seconds between a change and writing the transcripts to disk
 
@@ -243,11 +244,9 @@ class WebChannel(Channel):
         labels = {id(o): (f"{i}. {o.label}" if reply.numbered else o.label) for i, o in enumerate(flat, start=1)}
         options = [[(labels[id(o)], o.data) for o in row] for row in reply.options]
         chunks = split_text(reply.text, LIMITS.text_length) if reply.text else []
-        out = [Rendered(to_html(c), [], None) for c in chunks]
-        if reply.file is not None:
-            out.append(Rendered("", [], self.file_of(reply.file)))
-        if not out:
-            out.append(Rendered("", [], None))
+        out = [Rendered(to_html(c), [], None) for c in chunks] or [Rendered("", [], None)]
+        if reply.file is not None:  # in the bubble of the (last part of the) text, above the choices
+            out[-1].file = self.file_of(reply.file)
         out[-1].options = options
         return out
 
@@ -289,6 +288,20 @@ class WebChannel(Channel):
         self._changed()
         return await self._handle(Incoming(channel=CHANNEL, user_id=chat_id, chat_id=chat_id, text=text,
                                            language_code="vi", display_name=display_name))
+
+    async def send_file(self, chat_id: str, name: str, content: bytes, caption: str = "") -> Response:
+        """The visitor sent a file (a notice's PDF): kept by the bot, handed to the core with its caption."""
+        name = Path(name.replace("\\", "/")).name[:200] or "file"
+        caption = caption.strip()[:MAX_TYPED]
+        key = await self.run(self.services.store_file, content, name)
+        url = self.services.file_url(key)
+        shown = {"name": name, "url": urlsplit(url).path if url else None, "kind": "document",
+                 "caption": html.escape(caption, quote=False)}
+        self.transcript.add(chat_id, "me", "", file=shown)
+        self._changed()
+        file = FileRef(file_id=key, file_name=name, size=len(content), read=lambda: content, stored=key)
+        return await self._handle(Incoming(channel=CHANNEL, user_id=chat_id, chat_id=chat_id, text=caption or None,
+                                           file=file, language_code="vi"))
 
     async def press(self, chat_id: str, message_id: int, position: int, display_name: str = "") -> Response | None:
         """The visitor pressed a button: the option at `position` of that message (None: no such button)."""

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 README_RUN = ".venv/bin/congdoan run"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @dataclass
@@ -240,7 +241,12 @@ def test_notice_to_one_union_arrives_live_and_is_acknowledged(playground, browse
 
         assert "Soạn thông báo mới" in type_text(staff_page, "/thongbao")
         body = "Kính gửi các CĐCS: họp giao ban ngày 10/12."
-        assert "Gửi thông báo này cho ai" in type_text(staff_page, body)
+        # the letter as a PDF, the text typed beside it as its caption
+        before = staff_page.locator(".msg.bot").count()
+        staff_page.fill("#text", body)
+        staff_page.set_input_files("#file", files=[{"name": "cong-van-10-12.pdf", "mimeType": "application/pdf",
+                                                    "buffer": PDF}])
+        assert "Gửi thông báo này cho ai" in settle(staff_page, before)
         press(staff_page, "Chủ tịch CĐCS thuộc công đoàn cấp trên được chọn")
         press(staff_page, "Liên đoàn Lao động huyện Phong Thổ")
         assert "Xác nhận đã nhận: có yêu cầu" in press(staff_page, "Xong")
@@ -257,6 +263,9 @@ def test_notice_to_one_union_arrives_live_and_is_acknowledged(playground, browse
         badge = chair_page.locator(f".chip[data-chat='{second_chat}'] .badge")
         badge.wait_for()
         assert chair_page.locator(f".chip[data-chat='{outsider}'] .badge").count() == 0
+        link = notice.locator(".file a")
+        assert link.inner_text().startswith("📎 cong-van-10-12.pdf")
+        assert chair_page.request.get(playground.url.rstrip("/") + link.get_attribute("href")).body() == PDF
         shot(chair_page, "02-chair-received")
         before = chair_page.locator(".msg.bot").count()
         notice.locator(".options button", has_text="Đã nhận").click()

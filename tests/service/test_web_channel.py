@@ -217,3 +217,33 @@ def test_chats_are_kept_across_a_restart(sandbox, tmp_path):
     broken.load()
     assert broken.transcript.rev == 0
     broken.executor.shutdown()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_a_notice_file_sent_from_the_page_is_checked_by_content_and_kept(sandbox):
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from bot.web.playground.world import Playground
+
+    settings, engine, channel, _signer = sandbox
+    playground = Playground(settings=settings, engine=engine, channel=channel, background=None)
+    client = TestClient(Starlette(routes=playground.routes()))
+    ok = {"X-Playground": "1", "Content-Type": "application/octet-stream"}
+    page = {"X-Playground": "1"}
+    staff = client.post("/playground/api/persona", headers=page, json={"role": "staff"}).json()["persona"]["chat"]
+    client.post("/playground/api/send", headers=page, json={"chat": staff, "text": "/thongbao"})
+    assert client.post(f"/playground/api/file?chat={staff}&name=a.pdf", content=PDF).status_code == 403  # no header
+    assert client.post("/playground/api/file?chat=staff-0&name=a.pdf", headers=ok, content=PDF).status_code == 403
+    fake = client.post(f"/playground/api/file?chat={staff}&name=fake.pdf", headers=ok, content=b"hello").json()
+    assert fake["ok"]
+    assert "không phải" in channel.transcript.chat(staff)[-1].html  # judged by its content, refused politely
+    sent = client.post(f"/playground/api/file?chat={staff}&name=../cong-van.pdf&caption=Kính gửi các CĐCS",
+                       headers=ok, content=PDF).json()
+    assert sent["ok"]
+    mine, answer = channel.transcript.chat(staff)[-2:]
+    assert mine.sender == "me" and mine.file["name"] == "cong-van.pdf" and mine.file["url"].startswith("/f/")
+    assert "Gửi thông báo này cho ai" in answer.html  # the caption became the notice's text
+

@@ -6,6 +6,7 @@
     POST /playground/api/persona    {role, unit}: be the chair / officer / staff of a unit
     POST /playground/api/send       {chat, text}: type in a persona's chat
     POST /playground/api/press      {chat, message, option}: press a button (its position)
+    POST /playground/api/file       ?chat=…&name=…[&caption=…], the file's bytes as the body
     POST /playground/api/clock      {date, time}: run the reminder planner as of that local time
 
 Every POST needs the `X-Playground: 1` header (a page elsewhere cannot send it without
@@ -194,6 +195,26 @@ def routes(playground: "Playground") -> list[BaseRoute]:
             return refuse("no such button", 404)
         return JSONResponse({"ok": True, "toast": response.toast, "rev": playground.channel.transcript.rev})
 
+    async def upload(request: Request) -> Response:
+        from bot.channels.web import MAX_UPLOAD
+
+        if request.headers.get("x-playground") != "1":
+            return refuse("not a playground request", 403)
+        query = request.query_params
+        chat = await checked_chat({"chat": query.get("chat", "")})
+        if chat is None or not query.get("name"):
+            return refuse("not a playground chat", 403)
+        size = int(request.headers.get("content-length") or 0)
+        if size > MAX_UPLOAD:
+            with use_language("vi"):
+                return refuse(_("The file is too large for the playground (at most {mb} MB).").format(
+                    mb=MAX_UPLOAD // (1024 * 1024)), 413)
+        content = await request.body()
+        if not content or len(content) > MAX_UPLOAD:
+            return refuse("empty or too large", 413)
+        response = await playground.channel.send_file(chat, query["name"], content, query.get("caption", ""))
+        return JSONResponse({"ok": True, "toast": response.toast, "rev": playground.channel.transcript.rev})
+
     def _plan(now: datetime) -> dict:
         from bot.services import reminders
         from bot.textvn import format_datetime
@@ -229,6 +250,7 @@ def routes(playground: "Playground") -> list[BaseRoute]:
         Route("/api/persona", persona, methods=["POST"]),
         Route("/api/send", send, methods=["POST"]),
         Route("/api/press", press, methods=["POST"]),
+        Route("/api/file", upload, methods=["POST"]),
         Route("/api/clock", clock, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

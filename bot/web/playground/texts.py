@@ -35,6 +35,7 @@ PAGE = {
     "new": N_("new"),
     "error": N_("Something went wrong; please try again."),
     "push": N_("pushed"),
+    "attach": N_("Send a file (PDF or DOCX); the text typed beside it goes as its caption"),
 }
 
 

@@ -56,8 +56,15 @@
   }
 
   function fileNode(file) {
+    // the caption (a notice's heading, an export's title) above the link or the picture
     const box = document.createElement("div");
     box.className = "file";
+    if (file.caption) {
+      const caption = document.createElement("div");
+      caption.className = "caption";
+      caption.innerHTML = file.caption;
+      box.appendChild(caption);
+    }
     if (file.kind === "photo" && file.url) {
       const img = document.createElement("img");
       img.src = file.url;
@@ -70,12 +77,7 @@
       link.textContent = "📎 " + file.name + " — " + T.download;
       box.appendChild(link);
     } else {
-      box.textContent = "📎 " + file.name;
-    }
-    if (file.caption) {
-      const caption = document.createElement("div");
-      caption.innerHTML = file.caption;
-      box.appendChild(caption);
+      box.appendChild(document.createTextNode("📎 " + file.name));
     }
     return box;
   }
@@ -84,11 +86,13 @@
     const el = document.createElement("div");
     el.className = "msg " + (m.from === "me" ? "me" : "bot") + (m.push ? " push" : "");
     el.dataset.id = String(m.id);
-    const body = document.createElement("div");
-    body.className = "text";
-    body.innerHTML = m.html;
-    el.appendChild(body);
     if (m.file) el.appendChild(fileNode(m.file));
+    if (m.html) {
+      const body = document.createElement("div");
+      body.className = "text";
+      body.innerHTML = m.html;
+      el.appendChild(body);
+    }
     if (m.options && m.options.length) {
       const options = document.createElement("div");
       options.className = "options";
@@ -224,6 +228,21 @@
       input.focus();
     });
     $("menu-button").addEventListener("click", () => sendText("/menu"));
+    $("file").addEventListener("change", async () => {
+      const input = $("file");
+      const file = input.files && input.files[0];
+      if (!file || !state.current) return;
+      const caption = $("text").value;
+      const query = new URLSearchParams({ chat: state.current, name: file.name, caption });
+      const r = await fetch(API + "file?" + query.toString(), {
+        method: "POST", headers: { "Content-Type": "application/octet-stream", "X-Playground": "1" }, body: file,
+      });
+      const data = await r.json();
+      input.value = "";
+      if (data.ok) $("text").value = "";
+      toast(data.toast || data.error);
+      await poll();
+    });
     $("add-persona").addEventListener("click", () => {
       state.picking = !state.picking || $("picker").hidden;
       $("picker").hidden = !state.picking;
