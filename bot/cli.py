@@ -220,8 +220,13 @@ def cmd_round_review(args: argparse.Namespace, settings: Settings) -> int:
         if changes and rnd.locked:
             print(_("Round {code} is locked; unlock it before changing it.").format(code=rnd.code), file=sys.stderr)
             return 1
-        for key, value in changes.items():
-            setattr(rnd, key, value)
+        from bot.clock import utcnow
+        from bot.services import review
+
+        if "approval_notice" in changes:
+            rnd.approval_notice = changes["approval_notice"]
+        if "requires_review" in changes:
+            changes["submissions"] = review.set_required(session, rnd, changes["requires_review"], utcnow())
         if changes:
             session.add(rnd)
             audit.record(session, "round.review", entity="round", entity_id=rnd.id, actor="cli", detail=changes)

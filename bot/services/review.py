@@ -73,6 +73,31 @@ def on_submitted(session: Session, rnd: Round, submission: Submission, person_id
             _tell_reviewer(session, rnd, submission, last.person_id, now)
 
 
+def set_required(session: Session, rnd: Round, required: bool, now: datetime) -> int:
+    """Turn review on or off for a round; return how many submissions changed state.
+
+    On: the reports already submitted wait for review (a history row each). Off: they carry no
+    state any more (their history stays), so every figure counts again.
+    """
+    rnd.requires_review = required
+    session.add(rnd)
+    if rnd.id is None:
+        return 0
+    subs = session.exec(select(Submission).where(Submission.round_id == rnd.id)).all()
+    changed = 0
+    for sub in subs:
+        if required and sub.review is None:
+            sub.review = WAITING
+            session.add(SubmissionReview(submission_id=sub.id, revision=sub.revision, state=WAITING, at=now))
+        elif not required and sub.review is not None:
+            sub.review = None
+        else:
+            continue
+        session.add(sub)
+        changed += 1
+    return changed
+
+
 def last_decision(session: Session, submission: Submission) -> SubmissionReview | None:
     """The latest approval or return of a submission."""
     return session.exec(select(SubmissionReview).where(

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.db import make_engine
-from bot.models import Invite, Unit, UnitEvent
+from bot.models import Invite, Submission, Unit, UnitEvent
 from cli_runner import CONGDOAN, congdoan  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -99,6 +99,27 @@ def test_round_lock(db_url):
     result = congdoan(db_url, "round", "lock", "2026-Q1")
     assert result.returncode == 0 and "2026-Q1" in result.stdout
     assert congdoan(db_url, "round", "lock", "NOPE").returncode == 1
+
+
+def test_round_review_setting_and_the_approved_only_workbook(db_url, tmp_path):
+    from bot.models import Round
+
+    congdoan(db_url, "demo")
+    shown = congdoan(db_url, "round", "review", "2026-Q3")
+    assert shown.returncode == 0 and "không yêu cầu" in shown.stdout
+    changed = congdoan(db_url, "round", "review", "2026-Q3", "--on", "--approval-notice", "off")
+    assert changed.returncode == 0 and "có yêu cầu" in changed.stdout
+    with Session(make_engine(db_url)) as s:
+        rnd = s.exec(select(Round).where(Round.code == "2026-Q3")).one()
+        assert rnd.requires_review is True and rnd.approval_notice is False
+        states = set(s.exec(select(Submission.review).where(Submission.round_id == rnd.id)).all())
+        assert states == {"waiting"}  # the reports already in wait for review
+    out = tmp_path / "q3.xlsx"
+    assert congdoan(db_url, "export", "2026-Q3", "--approved-only", "--out", str(out)).returncode == 0
+    import openpyxl
+    notes = [r[0] for r in openpyxl.load_workbook(out)["Tổng hợp"].iter_rows(values_only=True) if r and r[0]]
+    assert any("chỉ tính báo cáo đã duyệt (0/" in str(n) for n in notes)
+    assert congdoan(db_url, "round", "review", "NOPE", "--on").returncode == 1
 
 
 def test_run_with_no_token_and_the_playground_off_says_what_to_do(db_url):

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from bot.clock import local_day_end, local_day_start
+from bot.clock import local_day_end, local_day_start, utcnow
 from bot.i18n import _
 from bot.models import Indicator, Level, Period, Round, RoundIndicator
+from bot.services import review
 from bot.textvn import fold
 from bot.services.periods import (
     DateParseError,
@@ -269,8 +270,8 @@ def _apply_rounds(session: Session, plans: list[_RoundPlan], report: ImportRepor
             rnd.title, rnd.period_id = plan.title, period.id
             rnd.opens_at, rnd.deadline_at = plan.opens_at, plan.deadline_at
             rnd.audience = _wanted_audience(plan, rnd.audience)
-            if plan.requires_review is not None:
-                rnd.requires_review = plan.requires_review
+            if plan.requires_review is not None and plan.requires_review != rnd.requires_review:
+                review.set_required(session, rnd, plan.requires_review, utcnow())
             if plan.approval_notice is not None:
                 rnd.approval_notice = plan.approval_notice
             report.updated += 1
