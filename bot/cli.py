@@ -18,7 +18,7 @@ from bot.channels.base import invite_links
 from bot.config import Settings
 from bot.db import session_scope
 from bot import logsafe
-from bot.i18n import _, use_language
+from bot.i18n import N_, _, ngettext, use_language
 from bot.models import Level, Role
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,25 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
     with session_scope(engine) as session:
         if args.all:
+            from datetime import timedelta
+
+            from bot.clock import utcnow
+
+            now = utcnow()
             units = registry.active_grassroots(session)
+            # a second run hands out the same codes (still valid for a week or more) unless --new
+            still_valid = registry.open_invites(session, [u.id for u in units], Role.CHAIR,  # type: ignore[misc]
+                                                now + timedelta(days=min(7, args.days)))
+            if args.new:
+                registry.expire_invites(session, list(registry.open_invites(
+                    session, [u.id for u in units], Role.CHAIR, now).values()), now)  # type: ignore[misc]
+                still_valid = {}
             rows = []
             for unit in units:
-                invite = registry.create_invite(session, unit, Role.CHAIR,
-                                                valid_days=args.days, created_by="cli")
+                invite = still_valid.get(unit.id)  # type: ignore[arg-type]
+                if invite is None:
+                    invite = registry.create_invite(session, unit, Role.CHAIR,
+                                                    valid_days=args.days, created_by="cli", now=now)
                 rows.append([unit.code, unit.name, Role.CHAIR.value, invite.code,
                              " ".join(invite_links(settings, invite.code))])
             out = Path(args.out or "invites.csv")
@@ -153,6 +167,9 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 writer.writerow(["unit_code", "unit_name", "role", "code", "link"])
                 writer.writerows(cells.csv_row(row) for row in rows)  # a name never runs as a formula
             print(_("Wrote {n} invites to {path}.").format(n=len(rows), path=out))
+            if still_valid:
+                print(_("{kept} of them were issued earlier and are still valid (the same codes as before); "
+                        "--new replaces every unused code.").format(kept=len(still_valid)))
             return 0
         unit = registry.unit_by_code(session, args.unit_code)
         if unit is None:
@@ -253,6 +270,8 @@ def parse_local_datetime(text: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
     from bot.clock import utcnow
     from bot.services import reminders
     from bot.textvn import format_datetime
@@ -262,6 +281,11 @@ def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print(_("Cannot read the time {text}: write it as 17/12/2026 09:00 or 2026-12-17 09:00.")
               .format(text=args.at), file=sys.stderr)
+        return 2
+    if now > utcnow() + timedelta(minutes=1) and not args.dry_run and not args.send_now:
+        print(_("{time} is in the future: nothing was queued. Add --dry-run to see what will be due then, "
+                "or --send-now to queue those pushes now (the running bot sends them right away, "
+                "not at {time}).").format(time=format_datetime(now)), file=sys.stderr)
         return 2
     engine = _engine(settings)
     with session_scope(engine) as session:
@@ -278,6 +302,8 @@ def cmd_plan_reminders(args: argparse.Namespace, settings: Settings) -> int:
             session.rollback()
             return 0
     print(_("Queued {n} push(es); the running bot sends them.").format(n=new))
+    if now > utcnow() + timedelta(minutes=1):
+        print(_("They go out now, not at {time} (--send-now).").format(time=format_datetime(now)))
     return 0
 
 
@@ -449,6 +475,26 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# argparse's own words (usage, options, its error messages) come from the stdlib's gettext;
+# they are marked here so that the catalogs carry them, and argparse is pointed at ours.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("options"), N_("positional arguments"), N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"), N_("argument %(argument_name)s: %(message)s"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"), N_("expected at most one argument"), N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"), N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"), N_("ignored explicit argument %r"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
+
+
+def translate_argparse() -> None:
+    """Make argparse speak the current language (its help and errors are English otherwise)."""
+    argparse._ = _  # type: ignore[attr-defined]
+    argparse.ngettext = ngettext  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="congdoan",
@@ -491,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help=_("one chair invite per active CĐCS"))
     p.add_argument("--out", help=_("CSV file to write with --all (default invites.csv)"))
     p.add_argument("--days", type=int, default=30, help=_("days the code stays valid (default 30)"))
+    p.add_argument("--new", action="store_true",
+                   help=_("with --all: replace the unused codes still valid with new ones (default: hand out the same)"))
     p.set_defaults(func=cmd_invite)
 
     p = sub.add_parser("round", help=_("manage reporting rounds"))
@@ -519,6 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=_("run the reminder planner once and queue what is due"))
     p.add_argument("--at", help=_("as of this local time, e.g. '17/12/2026 09:00' (default: now)"))
     p.add_argument("--dry-run", action="store_true", help=_("only print what is due; queue nothing"))
+    p.add_argument("--send-now", dest="send_now", action="store_true",
+                   help=_("with a future --at: queue what is due then, to go out now (for trials)"))
     p.set_defaults(func=cmd_plan_reminders)
 
     p = sub.add_parser("outbox", help=_("show pending, sent and failed pushes"))
@@ -556,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `congdoan` console script."""
     settings = Settings.from_env()
     with use_language(settings.default_language):
+        translate_argparse()
         parser = build_parser()
         args = parser.parse_args(argv)
         logging.basicConfig(

@@ -65,6 +65,28 @@ def create_invite(
     return invite
 
 
+def open_invites(session: Session, unit_ids: list[int], role: Role | str, valid_until: datetime) -> dict[int, Invite]:
+    """unit id → its newest unused invite for `role` that stays valid at least until `valid_until`."""
+    found: dict[int, Invite] = {}
+    for start in range(0, len(unit_ids), 500):
+        chunk = unit_ids[start:start + 500]
+        rows = session.exec(select(Invite).where(
+            col(Invite.unit_id).in_(chunk), Invite.role == str(role), col(Invite.used_at).is_(None),
+            Invite.expires_at >= valid_until).order_by(col(Invite.created_at))).all()
+        for invite in rows:
+            found[invite.unit_id] = invite  # the newest wins
+    return found
+
+
+def expire_invites(session: Session, invites: list[Invite], now: datetime, actor: str = "cli") -> None:
+    """End unused invites now (replaced by new ones): a unit keeps one valid code."""
+    for invite in invites:
+        invite.expires_at = now
+        session.add(invite)
+    if invites:
+        audit.record(session, "invite.expire", entity="invite", actor=actor, detail={"count": len(invites)})
+
+
 class RedeemOutcome(StrEnum):
     BOUND = "bound"
     UNKNOWN = "unknown"

@@ -41,6 +41,20 @@ def test_help_lists_every_command(db_url):
     assert "--role" in congdoan(db_url, "invite", "--help").stdout
 
 
+def test_argparse_speaks_vietnamese(db_url):
+    """Under vi (the default) argparse's own words are translated too: usage, options, help, errors."""
+    for args in (["--help"], ["invite", "--help"], ["import", "--help"]):
+        out = congdoan(db_url, *args).stdout
+        assert out.startswith("Cách dùng: congdoan"), out
+        assert "tùy chọn:" in out and "hiện hướng dẫn này rồi thoát" in out
+        for english in ("usage:", "options:", "show this help message", "positional arguments"):
+            assert english not in out, (args, english)
+    bad = congdoan(db_url, "import", "bogus", "x.csv")
+    assert bad.returncode == 2
+    assert "congdoan import: lỗi: tham số kind: lựa chọn không hợp lệ: 'bogus'" in bad.stderr
+    assert "còn thiếu tham số bắt buộc: file" in congdoan(db_url, "import", "units").stderr
+
+
 def test_units_import_is_all_or_nothing_and_idempotent(db_url):
     bad = congdoan(db_url, "import", "units", str(DATA / "units_bad.csv"))
     assert bad.returncode == 1
@@ -92,6 +106,42 @@ def test_demo_twice_then_invites(db_url, tmp_path):
     assert set(rows[0]) == {"unit_code", "unit_name", "role", "code", "link"}
     assert all(r["code"] in codes and r["link"].endswith(r["code"]) for r in rows)
     assert len({r["code"] for r in rows}) == len(rows)
+
+    # run again: the same codes (no second valid code per unit); --new replaces them and ends the old ones
+    again = congdoan(db_url, "invite", "--all", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert f"{active} mã trong số đó đã cấp từ trước và vẫn còn hạn" in again.stdout
+    assert [r["code"] for r in csv.DictReader(out.open(encoding="utf-8-sig"))] == [r["code"] for r in rows]
+    assert count(db_url, Invite) == len(codes)
+    fresh = congdoan(db_url, "invite", "--all", "--new", "--out", str(out))
+    assert fresh.returncode == 0, fresh.stderr
+    new_rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert not {r["code"] for r in new_rows} & {r["code"] for r in rows}
+    with Session(make_engine(db_url)) as s:
+        from bot.clock import utcnow
+        valid = s.exec(select(Invite).where(Invite.used_at == None, Invite.expires_at > utcnow(),  # noqa: E711
+                                            Invite.role == "chair")).all()
+    assert sorted(i.code for i in valid) == sorted(r["code"] for r in new_rows)  # one valid code per CĐCS
+
+
+def test_plan_reminders_at_a_future_time_refuses_unless_asked(db_url):
+    from datetime import timedelta
+
+    from bot.clock import to_local, utcnow
+    from bot.models import Outbox
+
+    congdoan(db_url, "demo")
+    future = (to_local(utcnow()) + timedelta(days=20)).strftime("%d/%m/%Y 09:00")
+    refused = congdoan(db_url, "plan-reminders", "--at", future)
+    assert refused.returncode == 2
+    assert "là thời điểm trong tương lai: chưa xếp tin nào" in refused.stderr and "--send-now" in refused.stderr
+    assert count(db_url, Outbox) == 0
+    dry = congdoan(db_url, "plan-reminders", "--at", future, "--dry-run")
+    assert dry.returncode == 0 and "Chạy thử: chưa xếp tin nào vào hàng gửi." in dry.stdout, dry.stdout
+    assert count(db_url, Outbox) == 0
+    sent = congdoan(db_url, "plan-reminders", "--at", future, "--send-now")
+    assert sent.returncode == 0, sent.stderr
+    assert "được gửi ngay, không đợi đến" in sent.stdout
 
 
 def test_round_lock(db_url):

@@ -41,7 +41,7 @@ def sender_bot(fake, world_db, tmp_path):
 
 
 def remind(url: str, at: str, *extra: str) -> str:
-    result = subprocess.run([CONGDOAN, "plan-reminders", "--at", at, *extra], env=dict(os.environ, DATABASE_URL=url),
+    result = subprocess.run([CONGDOAN, "plan-reminders", "--at", at, "--send-now", *extra], env=dict(os.environ, DATABASE_URL=url),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout

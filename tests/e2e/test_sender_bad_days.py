@@ -37,7 +37,7 @@ def open_rows(url: str) -> int:
 
 
 def plan(url: str) -> None:
-    result = congdoan(url, "plan-reminders", "--at", "15/12/2026 09:00")
+    result = congdoan(url, "plan-reminders", "--at", "15/12/2026 09:00", "--send-now")
     assert result.returncode == 0 and "15 tin cần gửi" in result.stdout, result.stdout + result.stderr
 
 

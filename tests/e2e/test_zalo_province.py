@@ -68,7 +68,7 @@ def zsay(user, text: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def plan_reminders(url: str, at: str) -> str:
-    result = subprocess.run([CONGDOAN, "plan-reminders", "--at", at], env=dict(os.environ, DATABASE_URL=url),
+    result = subprocess.run([CONGDOAN, "plan-reminders", "--at", at, "--send-now"], env=dict(os.environ, DATABASE_URL=url),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout
