@@ -56,7 +56,7 @@ class Rollup(StrEnum):
     SNAPSHOT = "snapshot"  # latest value per unit, then add across units (members)
     RATIO = "ratio"  # sum of this ÷ sum of the denominator indicator, as a percent
     SHARE_YES = "share_yes"  # share of answering units that said "có"
-    MEAN = "mean"  # a percentage each unit reports: the average of the units' latest figures
+    MEAN = "mean"  # a percentage each unit reports: weighted by its denominator_code (else the plain average)
 
 
 class PeriodKind(StrEnum):

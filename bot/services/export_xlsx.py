@@ -73,7 +73,7 @@ def rollup_label(rollup: str) -> str:
         Rollup.SNAPSHOT: _("latest figure of each unit, added up"),
         Rollup.RATIO: _("ratio of sums"),
         Rollup.SHARE_YES: _("share of units answering yes"),
-        Rollup.MEAN: _("average of the units' percentages"),
+        Rollup.MEAN: _("units' percentages weighted by what they are a share of (else their average)"),
     }.get(rollup, rollup)
 
 

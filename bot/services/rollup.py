@@ -147,14 +147,16 @@ class Figure:
             return 100.0 * self.total / self.denominator if self.denominator else None
         if self.rollup == Rollup.SHARE_YES:
             return 100.0 * self.yes / self.units if self.units else None
-        if self.rollup == Rollup.MEAN:  # a percentage each unit reports: the units' average
-            return self.total / self.units if self.units else None
+        if self.rollup == Rollup.MEAN:  # a percentage each unit reports
+            if self.denominator:  # weighted by what it is a share of (members): Σ(% × weight) ÷ Σ weight
+                return 100.0 * self.total / self.denominator
+            return self.total / self.units if self.units else None  # no weight given: the units' average
         return self.total if self.units else None
 
     @property
     def weight(self) -> float:
         """What a percentage is taken over, to blend per-sector targets (units or denominators)."""
-        return self.denominator if self.rollup == Rollup.RATIO else float(self.units)
+        return self.denominator if self.rollup == Rollup.RATIO or self.denominator else float(self.units)
 
 
 @dataclass
@@ -572,8 +574,11 @@ def direct_rows(session: Session, rnd: Round, root_id: int | None, group_by: str
 
 def direct_ratio_rows(session: Session, rnd: Round, root_id: int | None, group_by: str,
                       denominators: dict[int, int], indicator_rounds: dict[int, list[int]],
-                      approved_only: bool = False) -> list[tuple[Any, ...]]:
-    """(group, sector, numerator, units, Σ numerator, Σ denominator): both figures from the same submission."""
+                      approved_only: bool = False, weighted: set[int] = frozenset()) -> list[tuple[Any, ...]]:  # type: ignore[assignment]
+    """(group, sector, numerator, units, Σ numerator, Σ denominator): both figures from the same submission.
+
+    For a ``weighted`` numerator (a percentage each unit reports) the numerator summed is
+    percentage × denominator ÷ 100: the people it is a share of, so the result is a ratio of sums."""
     if not denominators:
         return []
     all_rounds = sorted({r for n in denominators for r in indicator_rounds.get(n, [])})
@@ -582,7 +587,11 @@ def direct_ratio_rows(session: Session, rnd: Round, root_id: int | None, group_b
     exp, key, joined, _owner, own = _scoped_values(session, rnd, root_id, group_by, all_rounds, approved_only)
     num, den = _val.alias("num"), _val.alias("den")
     wanted = case(dict(denominators), value=num.c.indicator_id)
-    stmt = (select(key, exp.c.sector, num.c.indicator_id, func.count(), func.sum(num.c.value), func.sum(den.c.value))
+    numerator = num.c.value
+    if weighted:
+        numerator = case((_member(num.c.indicator_id, sorted(weighted)), num.c.value * den.c.value / 100.0),
+                         else_=num.c.value)
+    stmt = (select(key, exp.c.sector, num.c.indicator_id, func.count(), func.sum(numerator), func.sum(den.c.value))
             .select_from(joined.join(num, num.c.submission_id == _sub.c.id)
                          .join(den, and_(den.c.submission_id == _sub.c.id, den.c.indicator_id == wanted)))
             .where(_member(num.c.indicator_id, list(denominators)), num.c.value.is_not(None), den.c.value.is_not(None),
@@ -635,8 +644,10 @@ def ranked_rows(session: Session, rnd: Round, period: Period, root_id: int | Non
 
 
 def ranked_ratio_rows(session: Session, rnd: Round, period: Period, root_id: int | None, group_by: str,
-                      denominators: dict[int, int], plan: ValuePlan, approved_only: bool = False) -> list[tuple[Any, ...]]:
-    """(group, sector, numerator, units, Σ numerator, Σ denominator): each unit's latest of both.
+                      denominators: dict[int, int], plan: ValuePlan, approved_only: bool = False,
+                      weighted: set[int] = frozenset()) -> list[tuple[Any, ...]]:  # type: ignore[assignment]
+    """(group, sector, numerator, units, Σ numerator, Σ denominator): each unit's latest of both
+    (a ``weighted`` numerator, a percentage, counts as percentage × denominator ÷ 100).
 
     One statement per ratio indicator: the latest numerator and denominator of each unit are
     put side by side with a GROUP BY unit (not a self-join of the ranked rows, which the
@@ -653,7 +664,8 @@ def ranked_ratio_rows(session: Session, rnd: Round, period: Period, root_id: int
                         func.max(case((v.c.indicator_id == den_id, v.c.value))).label("den"))
                  .where(v.c.rn_latest == 1)
                  .group_by(v.c.gkey, v.c.sector, v.c.unit_id)).subquery("pairs")
-        stmt = (select(pairs.c.gkey, pairs.c.sector, func.count(), func.sum(pairs.c.num), func.sum(pairs.c.den))
+        numerator = pairs.c.num * pairs.c.den / 100.0 if num_id in weighted else pairs.c.num
+        stmt = (select(pairs.c.gkey, pairs.c.sector, func.count(), func.sum(numerator), func.sum(pairs.c.den))
                 .where(pairs.c.num.is_not(None), pairs.c.den.is_not(None))
                 .group_by(pairs.c.gkey, pairs.c.sector))
         found += [(g, sector, num_id, n, a, b) for g, sector, n, a, b in session.execute(stmt).all()]
@@ -790,7 +802,7 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
     plan = plan_values(session, period, indicators, window_start, den_ids)
     figs: dict[int, dict[tuple[int, str], Figure]] = defaultdict(dict)
     rollups = {i.id: i.rollup for i in indicators}
-    plain = [i.id for i in indicators if i.rollup != Rollup.RATIO]
+    plain = [i.id for i in indicators if i.rollup != Rollup.RATIO and i.id not in den_ids]
     direct = {i: plan.rounds[i] for i in plain if i in plan.direct and i in plan.rounds}
     for gid, sector, ind_id, n, total, yes in direct_rows(
             session, rnd, root_id, group_by, direct, {i.id for i in indicators if i.rollup == Rollup.SUM},
@@ -811,11 +823,12 @@ def compute(session: Session, rnd: Round | Ask, period: Period, root_id: int | N
         figs[ind_id][(gid, sector or NO_SECTOR)] = fig
     direct_den = {n: d for n, d in den_ids.items() if n in plan.direct}
     ranked_den = {n: d for n, d in den_ids.items() if n not in plan.direct}
-    ratio = (direct_ratio_rows(session, rnd, root_id, group_by, direct_den, plan.rounds, approved_only)
-             + ranked_ratio_rows(session, rnd, period, root_id, group_by, ranked_den, plan, approved_only))
+    weighted = {i.id for i in indicators if i.rollup == Rollup.MEAN}
+    ratio = (direct_ratio_rows(session, rnd, root_id, group_by, direct_den, plan.rounds, approved_only, weighted)
+             + ranked_ratio_rows(session, rnd, period, root_id, group_by, ranked_den, plan, approved_only, weighted))
     for gid, sector, ind_id, n, num_sum, den_sum in ratio:
         figs[ind_id][(gid, sector or NO_SECTOR)] = Figure(
-            Rollup.RATIO.value, units=int(n), total=float(num_sum or 0), denominator=float(den_sum or 0))
+            rollups[ind_id], units=int(n), total=float(num_sum or 0), denominator=float(den_sum or 0))
 
     # 5. assemble totals, groups and sectors (Python adds up aggregated rows only)
     results = []
@@ -876,13 +889,15 @@ def _most_common_period(indicator_id: int, targets: dict[int, dict[int, TargetSe
 
 
 def _denominators(session: Session, indicators: list[Indicator]) -> dict[int, int]:
-    """Numerator indicator id → denominator indicator id, for ratio roll-ups."""
-    codes = {i.denominator_code for i in indicators if i.rollup == Rollup.RATIO and i.denominator_code}
+    """Numerator indicator id → denominator indicator id, for ratio roll-ups and weighted means
+    (a percentage each unit reports, weighted by the indicator it is a share of)."""
+    paired = (Rollup.RATIO, Rollup.MEAN)
+    codes = {i.denominator_code for i in indicators if i.rollup in paired and i.denominator_code}
     if not codes:
         return {}
     by_code = {i.code: i.id for i in session.exec(sm_select(Indicator).where(col(Indicator.code).in_(codes)))}
     return {i.id: by_code[i.denominator_code] for i in indicators  # type: ignore[misc]
-            if i.rollup == Rollup.RATIO and i.denominator_code in by_code}
+            if i.rollup in paired and i.denominator_code in by_code}
 
 
 def _group_units(session: Session, ids: list[int]) -> dict[int, Unit]:

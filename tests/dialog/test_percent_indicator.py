@@ -1,6 +1,7 @@
 """A percent indicator of the catalogue (TL_SINHHOAT, examples/indicators.csv) reported in a round of the
 example files: "87,5%" and "87,5" accepted, "150%" refused with the rule, "1.500" asked back; the
-roll-up is the units' average, held against the province's common percent target."""
+roll-up weighs each unit's percentage by its members (a ratio of sums: members attending ÷ members, never
+an average of percentages), held against the province's common percent target."""
 
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ def province(engine):
     return engine
 
 
-def chair(engine, settings, unit_code: str, user_id: str) -> CoreChat:
+def chair(engine, settings, unit_code: str, user_id: str, members: int = 34) -> CoreChat:
     bind(engine, unit_code, user_id, channel="test")
     chat = CoreChat(engine, settings, user_id=user_id, now=NOW)
     chat.send("/baocao 2026-Q4")
-    for typed in BEFORE:
+    figures = (str(members), BEFORE[1], str(max(members + 6, int(BEFORE[2]))), *BEFORE[3:])
+    for typed in figures:
         chat.send(typed)
     assert "mục 8/8" in chat.text and "Tỷ lệ đoàn viên tham gia sinh hoạt công đoàn" in chat.text
     return chat
@@ -55,8 +57,9 @@ def test_percent_typed_with_and_without_the_sign_and_the_rules(province, setting
     assert "Đã nhận báo cáo" in chat.text
     assert submitted(province, "2026-Q4", "TD_901")["TL_SINHHOAT"] == 87.5
 
-    for unit_code, user_id, typed, stored in (("TD_902", "2002", "87,5%", 87.5), ("TD_903", "2003", "60 %", 60)):
-        other = chair(province, settings, unit_code, user_id)
+    for unit_code, user_id, typed, stored, members in (("TD_902", "2002", "87,5%", 87.5, 34),
+                                                       ("TD_903", "2003", "60 %", 60, 100)):
+        other = chair(province, settings, unit_code, user_id, members)
         other.send(typed)
         assert "Tóm tắt" in other.text
         other.press("Gửi")
@@ -67,9 +70,11 @@ def test_percent_typed_with_and_without_the_sign_and_the_rules(province, setting
         upper = s.exec(select(Unit).where(Unit.code == "LDLD_TD")).one()
         result = rollup.rollup_round(s, rnd, upper.id, indicator_codes=["TL_SINHHOAT"]).indicators[0]
     assert result.percent and result.total.units == 3
-    assert result.total.value == pytest.approx(78.333, abs=0.001)  # (87,5 + 87,5 + 60) ÷ 3: an average, not a sum
+    # members attending ÷ members: (87,5% × 34 + 87,5% × 34 + 60% × 100) ÷ 168 — not (87,5 + 87,5 + 60) ÷ 3
+    weighted = (0.875 * 34 + 0.875 * 34 + 0.60 * 100) / 168 * 100
+    assert result.total.value == pytest.approx(weighted, abs=0.001) and round(weighted, 1) == 71.1
     assert result.target() == 90  # the province's common target applies below it
-    assert result.attainment() == pytest.approx(78.333 / 90 * 100, abs=0.01)
+    assert result.attainment() == pytest.approx(weighted / 90 * 100, abs=0.01)
 
 
 def test_an_unfinished_report_is_named_once(province, settings):

@@ -172,8 +172,8 @@ def _parse_row(row: SourceRow, table: SourceTable) -> tuple[_IndicatorPlan | Non
     denominator = row.get("denominator").upper() or None
     if rollup == Rollup.RATIO and not denominator:
         problems.append(_("A ratio needs the code of the indicator it is a share of, in column denominator."))
-    if rollup is not None and rollup != Rollup.RATIO and denominator:
-        problems.append(_("Column denominator is only for a ratio roll-up; leave it empty."))
+    if rollup is not None and rollup not in (Rollup.RATIO, Rollup.MEAN) and denominator:
+        problems.append(_("Column denominator is only for a ratio, or for a mean weighted by it; leave it empty."))
     if denominator and denominator == code:
         problems.append(_("Indicator {code} cannot be its own denominator.").format(code=code))
     not_above = row.get("not_above").upper() or None
