@@ -47,3 +47,22 @@ def test_a_typed_answer_takes_at_most_five_statements(chat, demo_engine):
         per_answer.append(list(counter.seen))
     worst = max(per_answer, key=len)
     assert len(worst) <= TARGET, "\n\n".join(worst)
+
+
+def test_a_stored_update_adds_only_the_inbox_rows_lock_and_its_answer(chat, demo_engine, settings):
+    from bot.db import session_scope
+    from bot.messages import Incoming
+    from bot.services import inbox
+    from bot.services.inbox import Received
+    from handlers import router
+
+    chat.send(f"/baocao {TEST_ROUND}")
+    chat.send("1.234")
+    with session_scope(demo_engine) as s:
+        stored = inbox.receive(s, "test", [Received(77, "1001", {"update_id": 77, "text": "1 200"})], NOW)
+        inbox_id = stored[0].id
+    counter = Statements(demo_engine)
+    response = router.handle(demo_engine, settings, Incoming(
+        channel="test", user_id="1001", chat_id="1001", text="1 200", language_code="vi", inbox_id=inbox_id), now=NOW)
+    assert "mục 3/10" in "\n".join(r.text for r in response.replies)
+    assert len(counter.seen) <= TARGET + 2, "\n\n".join(counter.seen)  # + SELECT … FOR UPDATE, + its answer
