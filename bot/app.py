@@ -251,6 +251,8 @@ async def serve(engine: Engine | None, settings: Settings, core, modules: list, 
     from bot.leadership import Leadership
     from bot.pacing import pacer_for
 
+    # the port first: one in use is said plainly (PortTaken), before anything else starts
+    listening = bind_http(settings) if settings.http_enabled or playground else None
     # one pace for replies and pushes (kept in the database on PostgreSQL: shared by every process)
     pacer = pacer_for(engine, settings.send_rate_per_second, reply_rate=settings.reply_rate_per_second)
     leader = leader_task = None
@@ -275,9 +277,9 @@ async def serve(engine: Engine | None, settings: Settings, core, modules: list, 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     server = server_task = None
-    if settings.http_enabled or sandbox is not None:
+    if listening is not None:
         server = http_server(settings, channels, signer, engine, sandbox.routes() if sandbox is not None else ())
-        server_task = asyncio.create_task(server.serve(), name="http")
+        server_task = asyncio.create_task(server.serve(sockets=[listening]), name="http")
         while not server.started and not server_task.done():
             await asyncio.sleep(0.02)
         if server_task.done():
@@ -310,6 +312,26 @@ async def serve(engine: Engine | None, settings: Settings, core, modules: list, 
         if leader is not None and leader_task is not None:
             leader.stop()
             await asyncio.wait([leader_task], timeout=5)
+
+
+class PortTaken(Exception):
+    """Another program listens on the HTTP server's port."""
+
+
+def bind_http(settings: Settings):  # type: ignore[no-untyped-def]
+    """The HTTP server's socket, bound before uvicorn starts (uvicorn exits the process on failure)."""
+    import socket
+
+    port = settings.http_port if settings.http_port is not None else 8080
+    family, kind, proto, _name, address = socket.getaddrinfo(settings.http_host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise PortTaken(f"{settings.http_host}:{port}") from exc
+    return sock
 
 
 def http_server(settings: Settings, channels: dict, signer, engine: Engine | None = None,  # type: ignore[no-untyped-def]

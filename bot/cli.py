@@ -33,13 +33,17 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import AlreadyRunning, run_bot
+    from bot.app import AlreadyRunning, PortTaken, run_bot
     from bot.channels.telegram import BadToken
     from bot.web.playground.world import NothingToRun
 
     logsafe.install([settings.telegram_token])  # no token in any line, no error a million times
     try:
         run_bot(settings)
+    except PortTaken as exc:
+        print(_("Another program already listens on {address}. Stop it, or choose a free port, for example "
+                "CONGDOAN_HTTP_PORT=8081 congdoan run").format(address=exc.args[0]), file=sys.stderr)
+        return 2
     except NothingToRun:
         print(_("Nothing to run: no channel token is set and the playground is off (CONGDOAN_PLAYGROUND=0). "
                 "Set TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN, or try `congdoan chat`."), file=sys.stderr)

@@ -391,3 +391,20 @@ def test_beside_a_real_channel_only_when_asked_and_never_reaching_real_people(fa
     finally:
         process.stop()
         real.dispose()
+
+
+def test_a_taken_port_is_said_plainly(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("TELEGRAM_", "ZALO_", "CONGDOAN_", "DATABASE_URL", "PUBLIC_BASE_URL"))}
+        result = subprocess.run([CONGDOAN, "run"], cwd=tmp_path, env={**env, "CONGDOAN_HTTP_PORT": str(port)},
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr and "CONGDOAN_HTTP_PORT=8081" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "playground.sqlite").exists()  # nothing was started
