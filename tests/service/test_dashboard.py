@@ -358,3 +358,23 @@ def test_notices_show_delivery_and_remind_once_per_press(engine, db_url, tmp_pat
     assert "Họp giao ban" not in officer.get("/dashboard/notices").text
     with Session(engine) as s:
         assert s.get(Notice, notice_id).remind_count == 1
+
+
+def test_the_round_page_shows_the_review_states_per_union(demo_engine, app):
+    from bot.services import reporting, review
+
+    officer_id = bind(demo_engine, "LDLD_TD", 9020, role=Role.OFFICER)
+    with session_scope(demo_engine) as s:
+        rnd = s.exec(select(Round).where(Round.code == "2026-Q3")).one()
+        review.set_required(s, rnd, True, utcnow())
+        s.flush()
+        officer = s.get(Person, officer_id)
+        unit = s.exec(select(Unit).where(Unit.code == "TD_001")).one()
+        sub = reporting.submission_of(s, rnd, unit)
+        rnd.locked = False
+        review.approve(s, sub, rnd, unit, officer, utcnow(), "test")
+    staff = bind(demo_engine, "LDLD_LC", 9021, role=Role.STAFF)
+    html = signed_in(app, demo_engine, staff).get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
+    assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 258 · trả lại 0" in html
+    row = re.search(r'<tr data-unit="LDLD_TD">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
+    assert 'data-field="review">đã duyệt 1 · chờ duyệt 27 · trả lại 0</td>' in row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -181,6 +182,8 @@ class RoundPage:
     can_remind: bool = False
     can_lock: bool = False
     notes: list[str] = field(default_factory=list)
+    reviews: Any = None  # ReviewCounts of a round that requires review (None: no review)
+    review_by_group: dict = field(default_factory=dict)  # group unit id → ReviewCounts
 
 
 STATUS_LABELS = {rollup.ON_TIME: "on time", rollup.LATE: "late", rollup.MISSING: "not reported"}
@@ -205,6 +208,7 @@ def round_page(session: Session, person: Person, round_id: int, unit_id: int | N
         indicators=indicator_rows(roll, single, now, min_coverage), single=single,
         can_export=is_leader(person), can_remind=is_leader(person) and not rnd.locked and c.missing > 0,
         can_lock=person.role in LOCKERS and not rnd.locked)
+    page.reviews, page.review_by_group = roll.reviews, roll.reviews_by_group
     if unit.parent_id is not None and unit.id != person.unit_id and is_leader(person):
         parent = session.get(Unit, unit.parent_id)
         if parent is not None and parent.id in registry.visible_unit_ids(session, person):
