@@ -185,6 +185,9 @@ class Intent:
     compare: str | None = None  # comparison: "previous", "last_year" or a period code
     unit_query: str | None = None  # words that name a unit none of the known units fits
     weak: bool = False  # the intent was only guessed (a follow-up naming slots, or a bare question)
+    # other indicators a named one's words also fit ("ủng hộ quỹ XH": the donors, or the money given),
+    # for the caller to prefer one that has a target or figures
+    alternatives: tuple[str, ...] = ()
 
     @property
     def names_unit(self) -> bool:
@@ -628,6 +631,33 @@ def _find_indicators(tokens: list[str], index: _Index, used: set[int] | None = N
     return codes
 
 
+_MEASURE_WORDS = {"nguoi", "tien", "dong", "suat", "can"}
+
+
+def _find_alternatives(tokens: list[str], index: _Index, chosen: list[str], used: set[int] | None = None) -> list[str]:
+    """Indicators not chosen whose phrase matches words of a chosen indicator's phrase (it lost to a longer one)."""
+    spans: set[int] = set()
+    for phrase, code in index.phrases:
+        if code in chosen:
+            n = len(phrase)
+            for start in range(len(tokens) - n + 1):
+                if _phrase_at(tokens, start, phrase):
+                    spans.update(range(start, start + n))
+    spans -= set(used or ())
+    if any(tokens[i] in _MEASURE_WORDS for i in spans):
+        return []  # "số người ủng hộ", "tiền ủng hộ": the words already say which one
+    found: list[str] = []
+    for phrase, code in index.phrases:
+        if not code or code in chosen or code in found:
+            continue
+        n = len(phrase)
+        for start in range(len(tokens) - n + 1):
+            if set(range(start, start + n)) <= spans and _phrase_at(tokens, start, phrase):
+                found.append(code)
+                break
+    return found
+
+
 def unit_words(text: str) -> list[str]:
     """The words of a unit name that matter for recognising it (no "xã", "huyện", "CĐCS" …)."""
     return [w for w in _strip_union_words(words(text)) if w not in _ADMIN_WORDS]
@@ -885,6 +915,7 @@ def parse(text: str, vocab: Vocabulary, today: date) -> Intent:
             unit_code = candidates[0]
             candidates = []
     indicators = _find_indicators(tokens, index, unit_span)
+    alternatives = _find_alternatives(tokens, index, indicators, unit_span) if len(indicators) == 1 else []
     if round_code is not None and period is None:
         period = next((r.period for r in index.rounds if r.code == round_code), None)
     has_subject = bool(indicators or unit_code or candidates or round_code or unit_query)
@@ -901,7 +932,8 @@ def parse(text: str, vocab: Vocabulary, today: date) -> Intent:
         return Intent(name)
     return Intent(name, tuple(indicators), period, unit_code, tuple(candidates), round_code,
                   order=ranking_order(s) if name == "ranking" else None,
-                  compare=compare if name == "compare" else None, unit_query=unit_query, weak=weak)
+                  compare=compare if name == "compare" else None, unit_query=unit_query, weak=weak,
+                  alternatives=tuple(alternatives))
 
 
 _BARE_PROGRESS = re.compile(r"^(da )?(dat )?(duoc|lam duoc|thu duoc) (bao nhieu|may)( roi)?$|^bao nhieu roi$")

@@ -339,12 +339,34 @@ def answer_figures(ctx: Ctx, intent: Intent, unit: Unit) -> None:
         if period is None:
             continue
         p = prog.progress(ctx.session, unit, indicator, period, today=local_today(ctx.now), min_coverage=ctx.settings.min_coverage)
+        if len(indicators) == 1 and intent.alternatives:
+            p = _better_fit(ctx, intent, unit, p)
         sentences += [s for s in _figure_sentences(p, intent.name) if s]
         answered.append(p)
     if not sentences:
         cannot_answer(ctx, unit)
         return
     ctx.say(" ".join(sentences), _report_options(ctx, unit, answered))
+
+
+def _own_target(p: prog.Progress) -> bool:
+    return p.target is not None and not p.target.common
+
+
+def _better_fit(ctx: Ctx, intent: Intent, unit: Unit, p: prog.Progress) -> prog.Progress:
+    """When the words also fit another indicator ("ủng hộ quỹ XH": donors or money) and the one
+    read has neither figures nor a target of the unit's own, answer about another that has a target."""
+    if p.reported or _own_target(p):
+        return p
+    for other in _indicators(ctx, replace(intent, indicators=intent.alternatives)):
+        period = _period_for(ctx, intent, unit, other)
+        if period is None:
+            continue
+        q = prog.progress(ctx.session, unit, other, period, today=local_today(ctx.now),
+                          min_coverage=ctx.settings.min_coverage)
+        if _own_target(q):
+            return q
+    return p
 
 
 def _overview_paragraph(ctx: Ctx, unit: Unit, period: Period) -> None:
