@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -67,7 +66,9 @@ def test_an_unreachable_bot_api_at_start_is_retried(demo_db, tmp_path):
                             stdout=(tmp_path / "bot.log").open("ab"), stderr=subprocess.STDOUT)
     process.proc = proc
     try:
-        time.sleep(4)  # the Bot API is down while the bot starts
+        # the Bot API is down while the bot starts: it says so and keeps trying (however slow the machine)
+        wait_until(lambda: "not reachable" in process.log() or proc.poll() is not None, timeout=60,
+                   what="the bot to report the Bot API unreachable")
         assert proc.poll() is None, process.log()
         fake.start()
         wait_until(lambda: fake.calls("getUpdates"), timeout=90, what="the bot to reach the Bot API")
