@@ -159,6 +159,10 @@ def test_readme_run_command_serves_the_playground(playground, browser_page):
     assert page.locator("html").get_attribute("lang") == "vi"
     assert "Chọn vai" in page.inner_text("#picker") and "Giả lập thời gian" in page.inner_text("#clock")
     assert page.locator("#chair-unit option").count() == 300 and page.locator("#officer-unit option").count() == 8
+    if page.locator(".chip[data-chat]").count() == 0:  # the first visit: nothing to type into yet
+        assert page.locator("#composer").is_hidden()
+    assert page.evaluate("(() => { const c = document.getElementById('composer'); c.hidden = true;"
+                         " return getComputedStyle(c).display; })()") == "none"
     # a phone-sized screen: nothing wider than the viewport
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "01-picker")
