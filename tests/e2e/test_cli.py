@@ -88,6 +88,7 @@ def test_demo_twice_then_invites(db_url, tmp_path):
 
     one = congdoan(db_url, "invite", "TD_001")
     assert one.returncode == 0, one.stderr
+    assert "(Chủ tịch CĐCS)" in one.stdout and "(chair)" not in one.stdout  # the role in words
     code = one.stdout.strip().splitlines()[-2]
     assert f"https://t.me/congdoan_bot?start={code}" in one.stdout
 
@@ -187,6 +188,7 @@ def test_chat_starts_console_chat_on_demo_data(db_url):
     assert "Các đợt báo cáo của" in result.stdout
     assert "  1. " in result.stdout  # choices are listed by number
     assert count(db_url, Unit) > 300
+    assert "INFO" not in result.stderr and "audit" not in result.stderr  # no log lines in the chat
 
 
 def test_alembic_upgrade_head_on_empty_and_demo_databases(db_url):
