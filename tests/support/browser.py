@@ -26,8 +26,11 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Not for the whole session: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, and every later test calling
+    asyncio.run() (the stand-in's python-telegram-bot tests, the sender's) would fail."""
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium is not installed (run scripts/install_chromium.sh, or set CONGDOAN_CHROMIUM)")
