@@ -14,9 +14,9 @@ from sqlmodel import Session, select
 
 from bot.clock import local_today, utcnow
 from bot.db import make_engine, session_scope
-from bot.models import AuditLog, ChatIdentity, Person, Role, Round, Submission, SubmissionReview, Unit
+from bot.models import AuditLog, ChatIdentity, Outbox, OutboxStatus, Person, Role, Round, Submission, SubmissionReview, Unit
 from bot.services import reporting, review
-from e2e import BotProcess, press, say, texts
+from e2e import BotProcess, press, say, texts, wait_until
 from worlds import add_test_round, bind
 
 pytestmark = pytest.mark.e2e
@@ -194,6 +194,11 @@ def test_tonghop_counts_approved_waiting_returned_per_union(fake, bot, demo_db):
     fake.assert_clean()
 
 
+def settled(engine) -> bool:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return not s.exec(select(Outbox).where(Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))).first()
+
+
 def test_on_zalo_the_chair_corrects_a_returned_report_by_typing(fake, demo_db, tmp_path):
     from standin.zalo import FakeZalo
 
@@ -222,6 +227,9 @@ def test_on_zalo_the_chair_corrects_a_returned_report_by_typing(fake, demo_db, t
             zsay(officer, "Đề nghị kiểm tra lại số kết nạp mới")
             told = chair.wait_for(lambda m: "đã bị trả lại để kiểm tra" in m.body)
             assert "Gõ 1 để sửa ngay" in told.body
+            # a person reads before typing; the bot keeps the push's choices once it has marked it sent
+            # (milliseconds after the platform took it: on a loaded machine a test can be faster)
+            wait_until(lambda: settled(engine), what="the push to be marked sent")
             assert "Tóm tắt" in zsay(chair, "1")
             assert "sửa dòng nào" in zsay(chair, "2")  # 2. Sửa
             assert "Đoàn viên kết nạp mới" in zsay(chair, "2")  # the second line
