@@ -192,21 +192,13 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         invite = registry.create_invite(session, unit, role, valid_days=args.days, created_by="cli")
         print(_("Invite for {unit} ({role}), valid until {until}:").format(
-            unit=unit.name, role=role_text(role), until=_local_date(invite.expires_at)))
+            unit=unit.name, role=registry.role_label(role), until=_local_date(invite.expires_at)))
         print(invite.code)
         for link in invite_links(settings, invite.code):
             print(link)
     return 0
 
 
-def role_text(role: Role) -> str:
-    """A role in words for people ("chủ tịch CĐCS"), not its code ("chair")."""
-    return {
-        Role.CHAIR: _("chair of the grassroots union (CĐCS)"),
-        Role.OFFICER: _("officer of the upper-level union"),
-        Role.STAFF: _("staff of the provincial federation"),
-        Role.ADMIN: _("administrator"),
-    }.get(role, role.value)
 
 
 def find_round(session, code: str):  # type: ignore[no-untyped-def]

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from bot.i18n import LANGUAGES, _, use_language
 from bot.messages import Option, Reply, esc
-from bot.models import Role
+from bot.services import registry
 from handlers import ask
 from handlers.base import Ctx, file_as_text
 
 FLOW = "menu"
-
-
-def role_label(role: str) -> str:
-    return {
-        Role.CHAIR: _("chair of the grassroots union (CĐCS)"),
-        Role.OFFICER: _("officer of the upper-level union"),
-        Role.STAFF: _("staff of the provincial federation"),
-        Role.ADMIN: _("administrator"),
-    }.get(role, role)
 
 
 def menu_options(ctx: Ctx) -> list[list[Option]]:
@@ -33,7 +24,7 @@ def show_menu(ctx: Ctx, greet: bool = False) -> None:
     unit = ctx.unit
     if greet and ctx.person is not None and unit is not None:
         text = _("Hello! You are the {role} of <b>{unit}</b>.").format(
-            role=role_label(ctx.person.role), unit=esc(unit.name))
+            role=registry.role_label(ctx.person.role), unit=esc(unit.name))
         text += "\n" + _("What would you like to do?")
     else:
         text = _("What would you like to do?")

@@ -21,11 +21,12 @@ from sqlmodel import col, select
 from bot.i18n import _, ngettext
 from bot.messages import Option, esc
 from bot.models import Round, Submission, SubmissionRevision, Unit
-from bot.services import registry, reporting, review, rollup
+from bot.services import reporting, review, rollup
 from bot.services.plausibility import OUTLIER
 from bot.services.rollup import short_name
 from bot.textvn import format_datetime
 from handlers.base import Ctx, Draft, as_int, current_step, file_as_text, parse_id, step_table, Step
+from handlers.staff import round_and_unit_codes
 
 FLOW = "review"
 MAX_LISTED = 15  # reports offered as choices in the list (the rest after these are dealt with)
@@ -65,20 +66,11 @@ def cmd_review(ctx: Ctx, args: str) -> None:
     if person.role not in review.REVIEWERS:
         ctx.say(_("Reports are reviewed by officers of upper-level unions and provincial staff."))
         return
-    rnd: Round | None = None
-    unit: Unit | None = None
-    for token in args.split():
-        found_round = reporting.round_by_code(ctx.session, token) or reporting.round_by_code(ctx.session, token.upper())
-        if found_round is not None and rnd is None:
-            rnd = found_round
-            continue
-        found_unit = registry.unit_by_code(ctx.session, token) or registry.unit_by_code(ctx.session, token.upper())
-        if found_unit is not None and unit is None:
-            unit = found_unit
-            continue
+    rnd, unit, rest = round_and_unit_codes(ctx, args)
+    if rest:
         ctx.leave()
         ctx.say(_("I do not know “{token}”. Write /duyet, optionally followed by a round code and a unit code.")
-                .format(token=esc(token)))
+                .format(token=esc(rest[0])))
         return
     if unit is not None and not review.may_review(ctx.session, person, unit):
         ctx.leave()

@@ -63,17 +63,11 @@ def _approved_flag(args: str) -> tuple[str, bool]:
     return " ".join(kept), len(kept) != len(words)
 
 
-def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: str = "tonghop") -> Request | None:
-    """Read round, unit (and indicator codes) — codes, or names as typed; check them; answer and
-    return None if they fail."""
-    person = ctx.person
-    assert person is not None
-    args, approved_only = _approved_flag(args)
+def round_and_unit_codes(ctx: Ctx, args: str) -> tuple[Round | None, Unit | None, list[str]]:
+    """The first round code and the first unit code among the words (any case), and the other words."""
     rnd: Round | None = None
     unit: Unit | None = None
-    codes: list[str] = []
-    words: list[str] = []
-    indicator_codes = set(ctx.session.exec(select(Indicator.code)).all()) if allow_codes else set()
+    rest: list[str] = []
     for token in args.split():
         found_round = reporting.round_by_code(ctx.session, token) or reporting.round_by_code(ctx.session, token.upper())
         if found_round is not None and rnd is None:
@@ -83,6 +77,21 @@ def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: st
         if found_unit is not None and unit is None:
             unit = found_unit
             continue
+        rest.append(token)
+    return rnd, unit, rest
+
+
+def parse_request(ctx: Ctx, args: str, *, allow_codes: bool = False, command: str = "tonghop") -> Request | None:
+    """Read round, unit (and indicator codes) — codes, or names as typed; check them; answer and
+    return None if they fail."""
+    person = ctx.person
+    assert person is not None
+    args, approved_only = _approved_flag(args)
+    codes: list[str] = []
+    words: list[str] = []
+    indicator_codes = set(ctx.session.exec(select(Indicator.code)).all()) if allow_codes else set()
+    rnd, unit, rest = round_and_unit_codes(ctx, args)
+    for token in rest:
         if token.upper() in indicator_codes:
             codes.append(token.upper())
             continue

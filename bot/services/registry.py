@@ -11,6 +11,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from bot.clock import utcnow
+from bot.i18n import _
 from bot.models import ChatIdentity, Invite, InviteAttempt, Level, Person, Role, Unit
 from bot.services import audit
 
@@ -332,3 +333,13 @@ def invite_user(session: Session, code_text: str) -> int | None:
     """The person who redeemed a code, if any (to recognise a second click on one's own link)."""
     invite = session.exec(select(Invite).where(Invite.code == normalise_code(code_text))).first()
     return invite.used_by_person_id if invite else None
+
+
+def role_label(role: str) -> str:
+    """A role in words for people ("chủ tịch CĐCS"), not its code ("chair")."""
+    return {
+        Role.CHAIR: _("chair of the grassroots union (CĐCS)"),
+        Role.OFFICER: _("officer of the upper-level union"),
+        Role.STAFF: _("staff of the provincial federation"),
+        Role.ADMIN: _("administrator"),
+    }.get(role, str(role))
