@@ -94,6 +94,11 @@ def owner_is_dead(owner: str) -> bool:
     return False
 
 
+# rows one sender works on at once; a crash may repeat at most this many sends
+# (each delivered by the channel but not yet marked sent when the process died)
+SEND_WORKERS = 3
+
+
 class OutboxSender:
     """One paced consumer of the outbox."""
 
@@ -101,7 +106,7 @@ class OutboxSender:
                  idle_poll: float = 0.25, after_send: AfterSend | None = None, cost: Cost | None = None,
                  retry_for: timedelta = timedelta(days=1), max_backoff: float = 300.0,
                  keep_for: timedelta | None = timedelta(days=30), lease: timedelta = outbox.LEASE,
-                 owner: str | None = None, status_every: float = 5.0, workers: int = 3,
+                 owner: str | None = None, status_every: float = 5.0, workers: int = SEND_WORKERS,
                  pacer: Pacer | None = None, leading: Callable[[], bool] | None = None) -> None:
         self.engine = engine
         self.leading = leading  # several processes: the leader prunes (bot/leadership.py)
