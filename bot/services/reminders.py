@@ -459,6 +459,7 @@ class Reminded:
     queued: int  # new reminders put in the outbox
     already: int  # chairs already reminded at this step (by the planner or an earlier press)
     unreachable: int  # owing units' chairs without a reachable chat
+    send_at: datetime | None = None  # pressed in quiet hours: when the reminders will go (UTC); None: now
 
 
 def remind_owing(session: Session, rnd: Round, units_under: set[int], now: datetime) -> Reminded:
@@ -482,7 +483,8 @@ def remind_owing(session: Session, rnd: Round, units_under: set[int], now: datet
                 payload=reminder_payload(rnd, o.unit, now, chair.language,
                                          buttons=limits_of(chair.channel or "").buttons), not_before=not_before))
     queued = outbox.enqueue(session, pushes)
-    return Reminded(queued=queued, already=len(pushes) - queued, unreachable=unreachable)
+    return Reminded(queued=queued, already=len(pushes) - queued, unreachable=unreachable,
+                    send_at=not_before if not_before > now else None)
 
 
 def still_owes(session: Session, payload: dict) -> bool:

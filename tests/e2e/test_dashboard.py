@@ -22,7 +22,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.clock import local_today
-from bot.db import make_engine, upgrade
+from bot.db import make_engine, session_scope, upgrade
 from bot.models import Outbox, Round, Submission, Unit
 from browser import shot
 from e2e import BotProcess, free_port, press, province_users, say, texts, wait_until
@@ -38,7 +38,15 @@ def world(tmp_path):
     url = f"sqlite:///{tmp_path / 'dash.sqlite'}"
     upgrade(url)
     today = local_today()
-    people = small_province(make_engine(url), opens=today - timedelta(days=3), deadline=today + timedelta(days=10))
+    engine = make_engine(url)
+    people = small_province(engine, opens=today - timedelta(days=3), deadline=today + timedelta(days=10))
+    # no quiet hours for R1: "Nhắc" must send at once whatever the hour the suite runs at (a press
+    # in quiet hours waits for the morning: tests/service/test_dashboard.py)
+    with session_scope(engine) as session:
+        rnd = session.exec(select(Round).where(Round.code == "R1")).one()
+        rnd.reminder_plan = {**(rnd.reminder_plan or {}), "quiet": ["00:00", "00:00"]}
+        session.add(rnd)
+    engine.dispose()
     return url, people
 
 

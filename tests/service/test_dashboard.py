@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
-from bot.models import Outbox, Person, Role, Round, Unit, WebLogin
+from bot.models import ChatIdentity, Outbox, Person, Role, Round, Unit, WebLogin
 from bot.services import web_login
 from bot.web.app import build_app
 from bot.web.dashboard.auth import COOKIE, RateLimit
@@ -378,3 +378,34 @@ def test_the_round_page_shows_the_review_states_per_union(demo_engine, app):
     assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 258 · trả lại 0" in html
     row = re.search(r'<tr data-unit="LDLD_TD">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
     assert 'data-field="review">đã duyệt 1 · chờ duyệt 27 · trả lại 0</td>' in row
+
+
+def test_remind_pressed_in_quiet_hours_waits_for_the_morning_and_says_when(engine, db_url, tmp_path, monkeypatch):
+    from bot.web.dashboard import views
+    from worlds import small_province
+
+    people = small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18))
+    app = build_app(Settings(database_url=db_url, data_dir=str(tmp_path / "data"), http_port=8080), {},
+                    Signer(SECRET, 3600), engine, SECRET)
+    with Session(engine) as s:
+        staff = s.exec(select(ChatIdentity.person_id).where(ChatIdentity.chat_id == str(people["staff"]))).one()
+    client = signed_in(app, engine, staff)
+    rid = round_id(engine, "R1")
+    night = datetime(2026, 12, 15, 16, 30, tzinfo=timezone.utc)  # 23:30 local, quiet hours 21:00–07:00
+    pressed_at = [night]  # the clock of the press only (the session's own times stay real)
+    real_remind = views.remind
+    monkeypatch.setattr(views, "remind", lambda s, person, r, u, now: real_remind(s, person, r, u, pressed_at[0]))
+    page = client.get(f"/dashboard/rounds/{rid}")
+    answer = client.post(f"/dashboard/rounds/{rid}/remind", data={"csrf": csrf_of(page.text)})
+    text = re.sub(r"\s+", " ", answer.text)
+    assert answer.status_code == 200
+    assert "giờ nghỉ" in text and "15 chủ tịch" in text and "07:00 16/12/2026" in text, text
+    morning = datetime(2026, 12, 16, 0, 0, tzinfo=timezone.utc)  # 07:00 local
+    with Session(engine) as s:
+        rows = s.exec(select(Outbox).where(Outbox.kind == "reminder")).all()
+    assert len(rows) == 15 and {r.not_before.replace(tzinfo=timezone.utc) for r in rows} == {morning}
+    # by day the same button sends at once and says so
+    pressed_at[0] = datetime(2026, 12, 17, 3, 0, tzinfo=timezone.utc)
+    page = client.get(f"/dashboard/rounds/{rid}")
+    day = re.sub(r"\s+", " ", client.post(f"/dashboard/rounds/{rid}/remind", data={"csrf": csrf_of(page.text)}).text)
+    assert "giờ nghỉ" not in day and "15 chủ tịch" in day

@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.clock import utcnow
+from bot.textvn import format_datetime
 from bot.config import Settings
 from bot.db import session_scope
 from bot.i18n import _, ngettext, use_language
@@ -214,8 +215,10 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
         rid = views.parse_id(request.path_params["round_id"])
         assert rid is not None
         rnd, unit, done = views.remind(session, signed.person, rid, views.parse_id(form.get("unit")), utcnow())
+        held = format_datetime(done.send_at, signed.person.language or settings.default_language) \
+            if done is not None and done.send_at is not None else None
         return show("done.html", signed, title=_("Remind the units that have not reported"), rnd=rnd, unit=unit,
-                    reminded=done, back=f"{PREFIX}/rounds/{rnd.id}?unit={unit.id}")
+                    reminded=done, held=held, back=f"{PREFIX}/rounds/{rnd.id}?unit={unit.id}")
 
     def lock(session: Session, request: Request, signed: Signed, form: dict) -> Response:
         rid = views.parse_id(request.path_params["round_id"])
