@@ -39,9 +39,11 @@ from big_world import build  # noqa: E402
 from bot.clock import to_utc  # noqa: E402
 from bot.db import make_engine, session_scope, upgrade  # noqa: E402
 from bot.models import Level, Outbox, Person, Role, Round, Submission, Unit  # noqa: E402
-from bot.services import notices, reminders  # noqa: E402
+from bot.services import notices  # noqa: E402
+from scheduler.planner_job import plan_once  # noqa: E402
 
 AFTER_DEADLINE = to_utc(datetime(2026, 12, 19, 9, 0))  # step +1@09:00 of the round: reminders and digests
+NEXT_STEP = to_utc(datetime(2026, 12, 21, 9, 0))  # step +3@09:00: a whole new step
 
 
 def log(message: str) -> None:
@@ -71,25 +73,16 @@ def populate(engine, units: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def planner(engine) -> None:  # type: ignore[no-untyped-def]
-    def one_pass() -> int:
-        with session_scope(engine) as s:
-            return reminders.run_planner(s, AFTER_DEADLINE)
-
-    new, wall, cpu, peak = measured(one_pass, memory=False)
+    """The planner job's pass (scheduler/planner_job.plan_once: chunks of reminders, each chunk
+    inserted and committed on its own)."""
+    new, wall, cpu, peak = measured(lambda: plan_once(engine, AFTER_DEADLINE), memory=False)
     log(f"planner, first pass of a step:  {new:,} pushes queued in {wall:.2f} s (CPU {cpu:.2f} s)")
-    again, wall, cpu, _ = measured(one_pass, memory=False)
-    _, _, _, peak = measured(one_pass)
+    again, wall, cpu, _ = measured(lambda: plan_once(engine, AFTER_DEADLINE), memory=False)
+    _, _, _, peak = measured(lambda: plan_once(engine, AFTER_DEADLINE))
     log(f"planner, steady pass (nothing new): {again} queued in {wall * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms), "
         f"peak {peak:.1f} MB (tracemalloc)")
-
-    def dry() -> int:
-        with session_scope(engine) as s:
-            n = len(reminders.plan_due(s, to_utc(datetime(2026, 12, 21, 9, 0)), only_new=True))
-            s.rollback()
-            return n
-
-    n, wall, cpu, peak = measured(dry)
-    log(f"planner, a new step planned (not queued, under tracemalloc): {n:,} pushes, {wall:.2f} s, "
+    n, wall, cpu, peak = measured(lambda: plan_once(engine, NEXT_STEP))
+    log(f"planner, a new step queued under tracemalloc: {n:,} pushes, {wall:.2f} s (CPU {cpu:.2f} s), "
         f"peak {peak:.1f} MB")
 
 

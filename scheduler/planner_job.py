@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.clock import LOCAL_TZ, utcnow
 from bot.db import session_scope
@@ -23,14 +24,23 @@ from bot.services import reminders
 log = logging.getLogger(__name__)
 
 
-def plan_once(engine: Engine, now: datetime | None = None) -> int:
+def plan_once(engine: Engine, now: datetime | None = None, chunk: int = reminders.PLAN_CHUNK) -> int:
     """Run the planner as of `now` (default: now); return how many pushes it enqueued (0 when
-    another process's run is under way)."""
-    with session_scope(engine) as session:
-        if not job_lock(session, "planner"):  # another process's run is under way (PostgreSQL)
+    another process's run is under way).
+
+    Each chunk of pushes is inserted and committed on its own (a short write transaction, and
+    memory bounded by the chunk, whatever the number of units); the job's lock is held by a
+    session of its own for the whole run, so two runs never interleave their chunks.
+    """
+    with Session(engine) as holder:
+        if not job_lock(holder, "planner"):  # another process's run is under way (PostgreSQL)
             log.info("planner: another run is under way; skipped")
             return 0
-        new = reminders.run_planner(session, now or utcnow())
+        try:
+            with session_scope(engine) as session:
+                new = reminders.run_planner(session, now or utcnow(), chunk=chunk, after_chunk=session.commit)
+        finally:
+            holder.rollback()
     if new:
         log.info("planner enqueued %d pushes", new)
     return new

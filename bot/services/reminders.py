@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, literal, or_, select as sa_select, true
@@ -294,42 +294,92 @@ def digest_payload(rnd: Round, union: UnitRow, missing: list[Owing], now: dateti
             [Option(_("Remind them all again"), f"/nhaclai {rnd.code} {union.code}")]]))
 
 
+PLAN_CHUNK = 2000  # chair chats planned (and inserted) per chunk of a planner pass
+
+
 def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list[Due]:
     """Everything due as of `now` across all open rounds (pure reading; nothing is written).
 
     With `only_new`, what is already in the outbox is left out in SQL, so a tick of a step
     that was queued earlier reads almost nothing (the planner's every-minute pass).
     """
-    result: list[Due] = []
-    rounds = session.exec(select(Round).where(Round.locked == False, Round.opens_at <= now)  # noqa: E712
-                          .order_by(Round.code)).all()
-    tree: Tree | None = None
-    for rnd in rounds:
-        step = current_step(rnd, now)
-        if step is None:
-            continue
-        prefix = f"rem|{rnd.code}|{step}|"
-        owing_all = None if only_new else owing_units(session, rnd)
-        to_remind = one_chat_each(session, _group(session.execute(_owing_select(rnd, prefix)))) \
-            if only_new else owing_all
-        for o in to_remind or []:
-            for chair in o.chairs:
-                if not chair.can_receive:
-                    continue
-                push = outbox.Push(
-                    key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
-                    person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                    payload=reminder_payload(rnd, o.unit, now, chair.language,
-                                             buttons=limits_of(chair.channel or "").buttons), not_before=now)
-                result.append(Due(push, rnd.code, step, o.unit.name, chair.full_name))
-        if step_days(step) > 0 and (only_new or owing_all):
-            tree = tree or Tree.load(session)
-            result += digests(session, rnd, step, owing_all, now, tree, only_new=only_new)
     if only_new:
-        return result
+        return [due for chunk in plan_new(session, now) for due in chunk]
+    result: list[Due] = []
+    tree: Tree | None = None
+    for rnd, step in _stepping_rounds(session, now):
+        owing_all = owing_units(session, rnd)
+        result += _reminders_of(rnd, f"rem|{rnd.code}|{step}|", owing_all, now)
+        if step_days(step) > 0 and owing_all:
+            tree = tree or Tree.load(session)
+            result += digests(session, rnd, step, owing_all, now, tree)
     queued = outbox.existing_keys(session, [d.push.key for d in result])
     return [Due(d.push, d.round_code, d.step, d.unit_name, d.person_name, d.is_digest, d.push.key in queued)
             for d in result]
+
+
+def _stepping_rounds(session: Session, now: datetime) -> list[tuple[Round, str]]:
+    """The open rounds with a step due as of `now`, with that step."""
+    rounds = session.exec(select(Round).where(Round.locked == False, Round.opens_at <= now)  # noqa: E712
+                          .order_by(Round.code)).all()
+    return [(rnd, step) for rnd in rounds if (step := current_step(rnd, now)) is not None]
+
+
+def _reminders_of(rnd: Round, prefix: str, owing: list[Owing], now: datetime) -> list[Due]:
+    result = []
+    step = prefix.split("|")[2]
+    for o in owing:
+        for chair in o.chairs:
+            if not chair.can_receive:
+                continue
+            push = outbox.Push(
+                key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
+                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
+                payload=reminder_payload(rnd, o.unit, now, chair.language,
+                                         buttons=limits_of(chair.channel or "").buttons), not_before=now)
+            result.append(Due(push, rnd.code, step, o.unit.name, chair.full_name))
+    return result
+
+
+def _new_owing_chunk(session: Session, rnd: Round, prefix: str, after: str | None,
+                     size: int) -> tuple[list[Owing], str | None]:
+    """The next owing units (by code, after `after`) with chair chats not reminded under `prefix`
+    yet, about `size` rows of them, whole units only; and the code to continue after (None: done)."""
+    query = _owing_select(rnd, prefix)
+    if after is not None:
+        query = query.where(Unit.code > after)
+    rows = list(session.execute(query.limit(size)))
+    if len(rows) < size:
+        return one_chat_each(session, _group(rows)), None
+    last = rows[-1][1]
+    whole = [r for r in rows if r[1] != last]
+    if not whole:  # one unit with `size` rows or more: take all of that unit's rows
+        whole = list(session.execute(_owing_select(rnd, prefix).where(Unit.code == last)))
+    return one_chat_each(session, _group(whole)), whole[-1][1]
+
+
+def plan_new(session: Session, now: datetime, chunk: int = PLAN_CHUNK) -> Iterator[list[Due]]:
+    """The planner's pass in chunks: what is due as of `now` and not in the outbox yet, about
+    `chunk` reminders at a time (keyset over unit codes), then each round's digests. Nothing is
+    held from one chunk to the next but a unit code, so the caller may insert and commit each
+    chunk before asking for the next; a pass stopped between chunks and run again plans only
+    what is still missing (outbox keys are unique)."""
+    tree: Tree | None = None
+    for rnd, step in _stepping_rounds(session, now):
+        prefix = f"rem|{rnd.code}|{step}|"
+        after: str | None = None
+        while True:
+            owing, after = _new_owing_chunk(session, rnd, prefix, after, chunk)
+            due = _reminders_of(rnd, prefix, owing, now)
+            if due:
+                yield due
+            if after is None:
+                break
+        if step_days(step) > 0:
+            tree = tree or Tree.load(session)
+            due = digests(session, rnd, step, None, now, tree, only_new=True)
+            if due:
+                yield due
 
 
 def digest_recipients(session: Session) -> list[tuple[Any, ...]]:
@@ -409,9 +459,16 @@ def digests(session: Session, rnd: Round, step: str, owing: list[Owing] | None, 
     return result
 
 
-def run_planner(session: Session, now: datetime) -> int:
-    """Enqueue everything due as of `now`; return how many pushes were new."""
-    return outbox.enqueue(session, [d.push for d in plan_due(session, now, only_new=True)])
+def run_planner(session: Session, now: datetime, *, chunk: int = PLAN_CHUNK,
+                after_chunk: Callable[[], None] | None = None) -> int:
+    """Enqueue everything due as of `now`; return how many pushes were new. `after_chunk` runs
+    after each chunk is inserted (the planner job commits there: each chunk its own transaction)."""
+    new = 0
+    for due in plan_new(session, now, chunk):
+        new += outbox.enqueue(session, [d.push for d in due])
+        if after_chunk is not None:
+            after_chunk()
+    return new
 
 
 def run_planner_as_of(session: Session, now: datetime, real_now: datetime, *,

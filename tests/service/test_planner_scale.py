@@ -12,7 +12,7 @@ from sqlmodel import Session
 from big_world import build
 from bot.clock import to_utc
 from bot.db import make_engine, session_scope, upgrade
-from bot.models import Outbox, Round, Submission, Unit
+from bot.models import ChatIdentity, Outbox, Person, Round, Submission, Unit
 from bot.services import reminders, reporting
 
 AFTER_DEADLINE = to_utc(datetime(2026, 12, 19, 9, 0))  # step +1@09:00: reminders and digests
@@ -129,3 +129,64 @@ def test_planner_and_large_notice_on_postgresql():
                 assert len(s.execute(select(Outbox.key).where(Outbox.kind == "notice")).all()) == 60
         finally:
             eng.dispose()
+
+
+def outbox_rows(engine) -> list[tuple]:
+    with Session(engine) as s:
+        return sorted(s.execute(select(Outbox.key, Outbox.kind, Outbox.person_id, Outbox.channel, Outbox.chat_id,
+                                       Outbox.payload, Outbox.status, Outbox.not_before)).all())
+
+
+class Commits:
+    def __init__(self, engine):
+        self.count = 0
+        event.listen(engine, "commit", self._seen)
+
+    def _seen(self, *args) -> None:
+        self.count += 1
+
+
+def test_a_new_step_is_queued_in_several_transactions_as_one_pass_would(tmp_path):
+    from scheduler.planner_job import plan_once
+
+    whole = engine_with(tmp_path, "whole.sqlite", 3000)
+    chunked = engine_with(tmp_path, "chunked.sqlite", 3000)
+    for eng in (whole, chunked):  # some units reported; one chair has a second chat (one push, to one chat)
+        with session_scope(eng) as s:
+            rnd = s.execute(select(Round)).scalars().one()
+            for unit_id in s.execute(select(Unit.id).where(Unit.code.in_(["G000004", "G001500", "G002999"]))).scalars():
+                s.add(Submission(round_id=rnd.id, unit_id=unit_id, reference=f"D{unit_id}"))
+            chair = s.execute(select(Person).join(Unit, Unit.id == Person.unit_id)
+                              .where(Unit.code == "G000999")).scalars().one()
+            s.add(ChatIdentity(person_id=chair.id, channel="zalo", external_id="z999", chat_id="z999", reachable=True))
+    one_pass = plan_once(whole, AFTER_DEADLINE, chunk=10_000)
+    commits = Commits(chunked)
+    assert plan_once(chunked, AFTER_DEADLINE, chunk=400) == one_pass == 2997 + 6
+    assert commits.count >= 8  # 2.997 reminders in chunks of about 400, then the digests
+    assert outbox_rows(chunked) == outbox_rows(whole)
+    assert len({row[0] for row in outbox_rows(chunked)}) == one_pass
+    assert plan_once(chunked, AFTER_DEADLINE, chunk=400) == 0  # idempotent
+
+
+def test_a_planner_pass_that_crashes_between_chunks_resumes_without_duplicates(tmp_path):
+    from scheduler.planner_job import plan_once
+
+    whole = engine_with(tmp_path, "whole.sqlite", 2000)
+    crashed = engine_with(tmp_path, "crashed.sqlite", 2000)
+    one_pass = plan_once(whole, AFTER_DEADLINE)
+    chunks = 0
+
+    def crash_after_three() -> None:
+        nonlocal chunks
+        session.commit()
+        chunks += 1
+        if chunks == 3:
+            raise RuntimeError("killed between chunks")
+
+    with pytest.raises(RuntimeError):
+        with session_scope(crashed) as session:
+            reminders.run_planner(session, AFTER_DEADLINE, chunk=300, after_chunk=crash_after_three)
+    with Session(crashed) as s:
+        assert len(s.execute(select(Outbox.key)).all()) == 3 * 300 - 3  # three chunks of whole units stayed
+    assert plan_once(crashed, AFTER_DEADLINE, chunk=300) == one_pass - (3 * 300 - 3)
+    assert outbox_rows(crashed) == outbox_rows(whole)
