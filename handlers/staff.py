@@ -433,10 +433,7 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
                            _command_option(ctx, _("Chart"), "bieudo", req),
                            _command_option(ctx, _("Ranking"), "xephang", req)) if o is not None]
         options = [row] if row else []
-        if roll.reviews is not None:
-            switch = _command_option(ctx, _("All submitted") if req.approved_only else _("Approved only"), "tonghop",
-                                     req, approved_only=not req.approved_only)
-            options += [[switch]] if switch is not None else []
+        options += _basis_switch(ctx, req, roll, "tonghop")
         if not args.strip():
             options += _choices(ctx, req, roll)
     ctx.say("\n".join(lines), options)
@@ -463,13 +460,17 @@ def cmd_ranking(ctx: Ctx, args: str) -> None:
     req = parse_request(ctx, args, command="xephang")
     if req is None:
         return
-    ranking = scoring.rank(ctx.session, req.round, req.unit.id)
+    ranking = scoring.rank(ctx.session, req.round, req.unit.id, approved_only=req.approved_only)
     lines = _round_header(ctx, req, _("Emulation ranking"))
+    options = _basis_switch(ctx, req, ranking.rollup, "xephang")
     indicators = _scored_indicators(ranking)
     if not indicators:
         lines += ["", _("No indicator of this round has a target to score against, so there is no ranking.")]
-        ctx.say("\n".join(lines))
+        ctx.say("\n".join(lines), options)
         return
+    basis = basis_line(ranking.rollup)
+    if basis:
+        lines += ["", basis]
     legend = " · ".join(f"({n}) {esc(reporting.indicator_name(i))} ×{format_number(ranking.weights[i.code], locale=current_language())}"
                         for n, i in enumerate(indicators, start=1))
     number = {i.code: n for n, i in enumerate(indicators, start=1)}
@@ -491,7 +492,17 @@ def cmd_ranking(ctx: Ctx, args: str) -> None:
               _("<i>Score = weighted average of the share of each target reached (at most 100% per target). "
                 "A target without figures counts 0; indicators without a target for the unit are left out; "
                 "equal scores share a rank.</i>")]
-    ctx.say("\n".join(lines))
+    ctx.say("\n".join(lines), options)
+
+
+def _basis_switch(ctx: Ctx, req: Request, roll: RoundRollup, command: str) -> list[list[Option]]:
+    """For a round that requires review: a button to the same command on the other basis
+    (approved reports only / every submitted report)."""
+    if roll.reviews is None:
+        return []
+    switch = _command_option(ctx, _("All submitted") if req.approved_only else _("Approved only"), command, req,
+                             approved_only=not req.approved_only)
+    return [[switch]] if switch is not None else []
 
 
 def _scored_indicators(ranking: scoring.Ranking) -> list[Indicator]:
@@ -553,8 +564,12 @@ def cmd_chart(ctx: Ctx, args: str) -> None:
     req = parse_request(ctx, args, allow_codes=True, command="bieudo")
     if req is None:
         return
-    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id)
+    roll = rollup.rollup_round(ctx.session, req.round, req.unit.id, approved_only=req.approved_only)
     content = charts.render_round_chart(roll, req.codes or None)
     name = f"bieudo-{req.round.code}-{req.unit.code}.png"
     caption = _("Chart: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
-    ctx.say("", file=OutFile(file_name=name, content=content, kind="photo", caption=caption))
+    basis = basis_line(roll)
+    if basis:
+        caption += "\n" + basis
+    ctx.say("", file=OutFile(file_name=name, content=content, kind="photo", caption=caption),
+            options=_basis_switch(ctx, req, roll, "bieudo"))

@@ -190,10 +190,15 @@ def assign_ranks(entries: list[Entry]) -> list[Entry]:
     return ranked + unranked
 
 
-def rank(session: Session, rnd: Round, root_id: int | None, *, rollup: RoundRollup | None = None) -> Ranking:
-    """Rank the groups under a root (upper-level unions of a province; CĐCS of a union)."""
+def rank(session: Session, rnd: Round, root_id: int | None, *, rollup: RoundRollup | None = None,
+         approved_only: bool = False) -> Ranking:
+    """Rank the groups under a root (upper-level unions of a province; CĐCS of a union).
+
+    ``approved_only`` scores only approved reports (rounds that require review); a unit whose
+    report is not approved then has no figures."""
     if rollup is None:
-        rollup = rollup_round(session, rnd, root_id, group_by=GROUP_BY_CHILD, group_targets=True)
+        rollup = rollup_round(session, rnd, root_id, group_by=GROUP_BY_CHILD, group_targets=True,
+                              approved_only=approved_only)
     stored = weights(session)
     entries = assign_ranks([score_group(rollup, gid, stored) for gid in rollup.groups])
     used = {r.indicator.code: stored.get(r.indicator.id, DEFAULT_WEIGHT) for r in rollup.indicators}  # type: ignore[arg-type]
