@@ -435,23 +435,36 @@ def cmd_summary(ctx: Ctx, args: str) -> None:
         options = [row] if row else []
         options += _basis_switch(ctx, req, roll, "tonghop")
         if not args.strip():
-            options += _choices(ctx, req, roll)
+            options += _choices(ctx, req, "tonghop", list(roll.groups.values()))
     ctx.say("\n".join(lines), options)
 
 
-def _choices(ctx: Ctx, req: Request, roll: RoundRollup) -> list[list[Option]]:
-    """Without arguments: the other rounds and the scopes below, as buttons (codes need not be known)."""
+def _choices(ctx: Ctx, req: Request, command: str, groups: list[Unit] | None = None) -> list[list[Option]]:
+    """Without arguments: the other rounds and the scopes below, as buttons (codes need not be known).
+    `groups`: the scopes the figures were grouped by (a past round's tree); else today's unions below."""
     rounds = ctx.session.exec(select(Round).where(Round.opens_at <= ctx.now, Round.id != req.round.id)
                               .order_by(col(Round.deadline_at).desc()).limit(4)).all()
     rows: list[list[Option]] = []
-    row = [Option(r.title, f"/tonghop {r.code} {req.unit.code}") for r in rounds
-           if ctx.fits_callback(f"/tonghop {r.code} {req.unit.code}")]
+    row = [Option(r.title, f"/{command} {r.code} {req.unit.code}") for r in rounds
+           if ctx.fits_callback(f"/{command} {r.code} {req.unit.code}")]
     rows += [row[i:i + 2] for i in range(0, len(row), 2)]
-    scopes = [Option(short_name(u.name), f"/tonghop {req.round.code} {u.code}") for u in roll.groups.values()
+    if groups is None:
+        groups = list(ctx.session.exec(select(Unit).where(Unit.parent_id == req.unit.id, Unit.active == True)  # noqa: E712
+                                       .order_by(col(Unit.code))).all())
+    scopes = [Option(short_name(u.name), f"/{command} {req.round.code} {u.code}") for u in groups
               if u.level != Level.GRASSROOTS and u.id != req.unit.id
-              and ctx.fits_callback(f"/tonghop {req.round.code} {u.code}")][:8]
+              and ctx.fits_callback(f"/{command} {req.round.code} {u.code}")][:8]
     rows += [scopes[i:i + 2] for i in range(0, len(scopes), 2)]
     return rows
+
+
+def _offer_others(ctx: Ctx, req: Request, args: str, command: str) -> None:
+    """After a file sent for the default round and scope (no arguments): the others, as choices."""
+    if args.strip():
+        return
+    options = _choices(ctx, req, command)
+    if options:
+        ctx.say(_("For another round or scope, choose:"), options)
 
 
 @follows_tree_choice
@@ -463,6 +476,8 @@ def cmd_ranking(ctx: Ctx, args: str) -> None:
     ranking = scoring.rank(ctx.session, req.round, req.unit.id, approved_only=req.approved_only)
     lines = _round_header(ctx, req, _("Emulation ranking"))
     options = _basis_switch(ctx, req, ranking.rollup, "xephang")
+    if not _is_chair(ctx) and not args.strip():
+        options += _choices(ctx, req, "xephang")
     indicators = _scored_indicators(ranking)
     if not indicators:
         lines += ["", _("No indicator of this round has a target to score against, so there is no ranking.")]
@@ -553,6 +568,7 @@ def cmd_export(ctx: Ctx, args: str) -> None:
     name = f"tonghop-{req.round.code}-{req.unit.code}.xlsx"
     caption = _("Excel: {title} — {unit}").format(title=esc(req.round.title), unit=esc(req.unit.name))
     ctx.say("", file=OutFile(file_name=name, content=content, kind="document", caption=caption))
+    _offer_others(ctx, req, args, "xuatexcel")
 
 
 @follows_tree_choice
@@ -573,3 +589,4 @@ def cmd_chart(ctx: Ctx, args: str) -> None:
         caption += "\n" + basis
     ctx.say("", file=OutFile(file_name=name, content=content, kind="photo", caption=caption),
             options=_basis_switch(ctx, req, roll, "bieudo"))
+    _offer_others(ctx, req, args, "bieudo")
