@@ -186,6 +186,8 @@ def handle(engine: Engine, settings: Settings, incoming: Incoming, now: datetime
     now = now or utcnow()
     try:
         with session_scope(engine) as session:
+            # several workers: one update of a chat at a time, in the order received (PostgreSQL)
+            inbox.take_turn(session, incoming.channel, incoming.chat_id, incoming.inbox_id)
             row = inbox.claim(session, incoming.inbox_id) if incoming.inbox_id is not None else None
             if row is not None and row.handled_at is not None:
                 return response_from_json(row.reply or {})

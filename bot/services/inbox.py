@@ -26,7 +26,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+import time
+import zlib
+
+from sqlalchemy import delete, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -101,6 +104,38 @@ def open_rows(session: Session, channel: str) -> list[InboxUpdate]:
 def claim(session: Session, inbox_id: int) -> InboxUpdate | None:
     """Lock a stored update for handling in the caller's transaction (row lock on PostgreSQL)."""
     return session.exec(select(InboxUpdate).where(InboxUpdate.id == inbox_id).with_for_update()).first()
+
+
+CHAT_LOCK = 0x63686174  # "chat": the class of the per-chat advisory locks (PostgreSQL)
+TURN_PATIENCE = 10.0  # seconds an update waits for an earlier one of its chat that another worker holds
+
+
+def take_turn(session: Session, channel: str, chat_id: str, inbox_id: int | None, *,
+              patience: float = TURN_PATIENCE, pause: float = 0.02) -> bool:
+    """Several workers on one PostgreSQL database: wait, in the caller's transaction, until this
+    stored update is its chat's turn: no other worker is handling an update of the chat (a
+    transaction-level advisory lock per chat, held until the handling commits) and every update
+    of the chat stored before it has been handled (the order they were received in). An earlier
+    update still unhandled after `patience` seconds (its worker died) is not waited for longer:
+    it is handled after a restart. True when it was this update's turn in time. An update that
+    was not stored (`inbox_id` None: Zalo, the playground) only waits for the chat's lock.
+
+    SQLite is one process: its per-chat queues (bot/channels/inbound.py) already keep the order."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"{channel}:{chat_id}".encode()) & 0x7FFFFFFF
+    earlier = text("SELECT 1 FROM inbox WHERE channel = :channel AND replied_at IS NULL AND handled_at IS NULL "
+                   "AND chat_id = (SELECT chat_id FROM inbox WHERE id = :id) AND id < :id LIMIT 1")
+    give_up = time.monotonic() + patience
+    while True:
+        session.execute(text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": CHAT_LOCK, "k": key})
+        if inbox_id is None or session.execute(earlier, {"channel": channel, "id": inbox_id}).first() is None:
+            return True
+        if time.monotonic() > give_up:
+            log.warning("update %s of %s:%s goes before an earlier one still unhandled", inbox_id, channel, chat_id)
+            return False
+        session.rollback()  # let the worker holding the earlier update take the chat
+        time.sleep(pause)
 
 
 def mark_handled(session: Session, row: InboxUpdate, reply: dict, now: datetime, error: str | None = None) -> None:

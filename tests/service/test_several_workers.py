@@ -223,3 +223,68 @@ def test_one_update_reaching_two_webhook_processes_at_once_is_stored_once(pg):
         rows = s.exec(select(InboxUpdate)).all()
     eng.dispose()
     assert stored == [501] and len(rows) == 1  # one process got it to handle, once
+
+
+def test_updates_of_one_chat_reaching_two_workers_are_handled_in_order_one_at_a_time(pg, monkeypatch):
+    """Webhook mode with two processes: the platform hands a chat's updates to either one. Each
+    stores them in the inbox and queues them per chat; the router takes the chat's turn (an
+    advisory lock, and no earlier update of the chat left unhandled) before handling one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.channels.inbound import Inbound, Job
+    from bot.config import Settings
+    from bot.messages import Incoming
+    from bot.services.inbox import Received
+    from handlers import router
+
+    spans: list[tuple[str, float, float]] = []
+    real_dispatch = router.dispatch
+
+    def dispatch_slowly(ctx) -> None:  # type: ignore[no-untyped-def]
+        start = time.monotonic()
+        time.sleep(0.05)  # a handler that takes a while: a second worker on the same chat would overlap it
+        real_dispatch(ctx)
+        spans.append((ctx.incoming.text, start, time.monotonic()))
+
+    monkeypatch.setattr(router, "dispatch", dispatch_slowly)
+    engines = [make_engine(pg), make_engine(pg)]
+    settings = Settings(database_url=pg, bot_username="congdoan_test_bot")
+    updates = 12
+
+    def worker(engine, pool):  # type: ignore[no-untyped-def]
+        inbound: Inbound
+
+        async def process(job: Job) -> None:
+            incoming = Incoming(channel="telegram", user_id="555", chat_id=job.chat_id, text=job.payload["text"],
+                                language_code="vi", inbox_id=job.inbox_id)
+            await asyncio.get_running_loop().run_in_executor(pool, router.handle, engine, settings, incoming)
+            await inbound.done(job)
+
+        inbound = Inbound(engine, "telegram", process, pool)
+        return inbound
+
+    async def scenario() -> list[int]:
+        pools = [ThreadPoolExecutor(4), ThreadPoolExecutor(4)]
+        workers = [worker(engines[0], pools[0]), worker(engines[1], pools[1])]
+        stored = []
+        for n in range(updates):  # the platform alternates between the workers, not waiting for answers
+            stored += await workers[n % 2].store([Received(100 + n, "555", {"update_id": 100 + n, "text": f"u{n}"})])
+        # a webhook retried on the other worker: stored once, handled once
+        stored += await workers[1].store([Received(104, "555", {"update_id": 104, "text": "u4"})])
+        deadline = time.monotonic() + 60
+        while len(spans) < updates or any(w.busy for w in workers):
+            assert time.monotonic() < deadline, spans
+            await asyncio.sleep(0.05)
+        for pool in pools:
+            pool.shutdown()
+        return [job.inbox_id for job in stored]
+
+    try:
+        stored = asyncio.run(scenario())
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert len(stored) == updates
+    assert [text for text, _, _ in spans] == [f"u{n}" for n in range(updates)]  # in the order received
+    for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
+        assert end <= start, "two updates of one chat were handled at once"
