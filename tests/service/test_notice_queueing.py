@@ -111,3 +111,43 @@ def test_a_large_notice_is_queued_in_the_background_in_chunks(engine, settings):
         assert s.get(Notice, notice.id).status == NoticeStatus.QUEUED
     assert asyncio.run(NoticeQueuer(engine, chunk=300).tick()) == 0  # nothing left, nothing twice
     assert count(engine, notice_rows) == 800
+
+
+def test_chunks_keyed_by_person_keep_to_the_senders_subtree(engine):
+    """The background job reads people in id order and checks their units against the sender's
+    subtree in Python (no recursive query per chunk): the same recipients as the resolution in
+    Python, even when whole chunks of people lie outside the subtree."""
+    from bot.services.notices.audience import Within
+
+    world = small_province(engine, opens=date(2026, 12, 1), deadline=date(2026, 12, 18), submitted_units=0)
+    with Session(engine) as s:
+        u1, u2 = (s.execute(select(Unit.id).where(Unit.code == c)).scalar_one() for c in ("U1", "U2"))
+        officer = person_by_chat(s, world["officers"]["U2"])
+        staff = person_by_chat(s, world["staff"])
+        for sender in (officer, staff):
+            for audience in ({"kind": AudienceKind.CHAIRS}, {"kind": AudienceKind.UNIONS, "units": [u1, u2]},
+                             {"kind": AudienceKind.OFFICERS}, {"kind": AudienceKind.UNITS, "codes": ["G01", "G13"]}):
+                expected = sorted(r.person.id for r in notices.resolve_audience(s, sender, audience))
+                within = Within(s, sender)
+                rows = s.execute(notices.sending.recipients_select(sender, audience, by_person=True)
+                                 .order_by(Person.id)).all()
+                assert [r[0] for r in rows if within(r[5], r[6])] == expected, (sender.role, audience)
+    with session_scope(engine) as s:
+        officer = s.get(Person, officer.id)
+        draft = notices.save_draft(s, officer, None, body="Họp", file_id=None, file_name=None,
+                                   audience={"kind": AudienceKind.CHAIRS}, requires_ack=False, send_at=None, now=NOW)
+        expected = sorted(r.person.id for r in notices.resolve_audience(s, officer, {"kind": AudienceKind.CHAIRS}))
+        assert notices.start_queuing(s, draft.id, officer, total=len(expected), reachable=len(expected),
+                                     progress_to=None, now=NOW) is not None
+    chunks = 0
+    while True:
+        with session_scope(engine) as s:
+            if notices.fill_chunk(s, draft.id, 2):
+                break
+        chunks += 1
+        assert chunks < 50
+    with Session(engine) as s:
+        recorded = s.execute(select(NoticeDelivery.person_id).where(NoticeDelivery.notice_id == draft.id)
+                             .order_by(NoticeDelivery.person_id)).scalars().all()
+        assert s.get(Notice, draft.id).status == NoticeStatus.QUEUED
+    assert recorded == expected and len(expected) >= 3 and chunks >= 2

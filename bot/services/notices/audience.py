@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, func, select as sa_select, true
+from sqlalchemy import Select, case, func, join, select as sa_select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -13,6 +13,7 @@ from bot.i18n import _
 from bot.messages import esc
 from bot.models import ChatIdentity, ConversationState, Level, Person, Role, Unit
 from bot.services import registry
+from bot.services.rollup import DrivingJoin
 from bot.services.notices.common import AudienceKind, SECTOR_LABELS, chunks, sector_label
 
 
@@ -131,15 +132,24 @@ def _subtree(root_ids: Select) -> Select:
 _names = itertools.count()
 
 
-def recipients_select(sender: Person, audience: dict) -> Select | None:
+def recipients_select(sender: Person, audience: dict, *, by_person: bool = False) -> Select | None:
     """One SELECT of (person id, language, channel, chat id, reachable) for every recipient of a notice,
-    with each person's best chat (as `best_identities`); equal to `resolve_audience`. None: nobody."""
+    with each person's best chat (as `best_identities`); equal to `resolve_audience`. None: nobody.
+
+    `by_person`: people drive the query (for a keyset over person ids, `Person.id > x ORDER BY
+    Person.id LIMIT n`): SQLite then reads n people in id order and checks each one's unit,
+    instead of finding every recipient after x and sorting them for each chunk. An officer's or
+    staff member's subtree is then left to the caller (`within`), not walked in SQL for every
+    chunk: the rows carry the unit's id and parent id after the five columns."""
     if sender.role == Role.CHAIR:
         visible: list[ColumnElement[bool]] = [Unit.id == sender.unit_id]
     elif sender.role == Role.ADMIN:
         visible = []
     else:
         visible = [col(Unit.id).in_(_subtree(sa_select(Unit.id).where(Unit.id == sender.unit_id)))]
+    roots_visible = visible
+    if by_person and sender.role not in (Role.CHAIR, Role.ADMIN):
+        visible = []  # checked by the caller with `within`
     grassroots = [Unit.level == Level.GRASSROOTS]
     kind = audience.get("kind")
     roles: tuple[str, ...] = (Role.CHAIR,)
@@ -148,7 +158,7 @@ def recipients_select(sender: Person, audience: dict) -> Select | None:
     elif kind == AudienceKind.UNIONS:
         chosen = [int(i) for i in audience.get("units", [])]
         roots = sa_select(Unit.id).where(col(Unit.id).in_(chosen), Unit.level == Level.UPPER,
-                                         Unit.active == true(), *visible)
+                                         Unit.active == true(), *roots_visible)
         where = grassroots + [col(Unit.id).in_(_subtree(roots))]
     elif kind == AudienceKind.SECTOR:
         where = grassroots + [Unit.sector == audience.get("sector")]
@@ -167,12 +177,41 @@ def recipients_select(sender: Person, audience: dict) -> Select | None:
     best = (sa_select(ChatIdentity.id).where(ChatIdentity.person_id == Person.id)
             .order_by(col(ChatIdentity.reachable).desc(), last_used.desc().nulls_last(), col(ChatIdentity.id))
             .limit(1).correlate(Person).scalar_subquery())
+    extra = (Unit.id, Unit.parent_id) if by_person else ()
     return (sa_select(Person.id, Person.language, ChatIdentity.channel, ChatIdentity.chat_id,
-                      ChatIdentity.reachable)
-            .select_from(Person).join(Unit, Unit.id == Person.unit_id)
+                      ChatIdentity.reachable, *extra)
+            .select_from(DrivingJoin(Person, Unit, Unit.id == Person.unit_id + 0) if by_person
+                         else join(Person, Unit, Unit.id == Person.unit_id))
             .outerjoin(ChatIdentity, ChatIdentity.id == best)
             .where(col(Person.role).in_(roles), Person.active == true(), Person.id != sender.id,
                    Unit.active == true(), *visible, *where))
+
+
+class Within:
+    """Is a unit in the subtree of `root`? Walked up through the inner units' parent links (one
+    small query: only units with units below them), for `recipients_select(by_person=True)`."""
+
+    def __init__(self, session: Session, sender: Person) -> None:
+        self.everyone = sender.role in (Role.CHAIR, Role.ADMIN)  # checked in SQL, or no limit
+        self.root = sender.unit_id
+        self.parents: dict[int, int | None] = {}
+        if not self.everyone and self.root is not None:
+            inner = sa_select(Unit.parent_id).where(col(Unit.parent_id).is_not(None))
+            self.parents = dict(session.execute(sa_select(Unit.id, Unit.parent_id)
+                                                .where(col(Unit.id).in_(inner))).all())
+
+    def __call__(self, unit_id: int, parent_id: int | None) -> bool:
+        if self.everyone or unit_id == self.root:
+            return True
+        if self.root is None:
+            return False
+        seen: set[int] = set()
+        while parent_id is not None and parent_id not in seen:
+            if parent_id == self.root:
+                return True
+            seen.add(parent_id)
+            parent_id = self.parents.get(parent_id)
+        return False
 
 
 def count_recipients(session: Session, sender: Person, audience: dict) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from bot.i18n import use_language
 from bot.messages import Reply, reply_to_json
 from bot.models import Notice, NoticeDelivery, Outbox, OutboxStatus, Person
 from bot.services import audit, outbox
-from bot.services.notices.audience import Recipient, recipients_select
+from bot.services.notices.audience import Recipient, Within, recipients_select
 from bot.services.notices.common import NoticeStatus, chunks
 from bot.services.notices.compose import render, sender_unit_name, sending_time
 from bot.services.notices.progress import DeliveryCounts, preparing_text, progress_push_key, progress_text
@@ -126,11 +126,18 @@ def fill_chunk(session: Session, notice_id: int, size: int = FILL_CHUNK) -> bool
     if notice is None or notice.status != NoticeStatus.QUEUING:
         return True
     sender = session.get(Person, notice.sender_person_id) if notice.sender_person_id else None
-    query = recipients_select(sender, notice.audience or {}) if sender is not None else None
+    query = recipients_select(sender, notice.audience or {}, by_person=True) if sender is not None else None
     after = session.execute(sa_select(func.max(NoticeDelivery.person_id))
                             .where(NoticeDelivery.notice_id == notice_id)).scalar() or 0
-    rows = [] if query is None else session.execute(
-        query.where(Person.id > after).order_by(Person.id).limit(size)).all()
+    rows: list = []
+    if query is not None and sender is not None:
+        within = Within(session, sender)
+        while not rows:  # the next `size` people in id order, kept if in the sender's subtree
+            page = session.execute(query.where(Person.id > after).order_by(Person.id).limit(size)).all()
+            rows = [row[:5] for row in page if within(row[5], row[6])]
+            if len(page) < size:
+                break
+            after = page[-1][0]
     if not rows:
         session.execute(update(Notice).where(Notice.id == notice_id, Notice.status == NoticeStatus.QUEUING)
                         .values(status=NoticeStatus.QUEUED))
