@@ -10,7 +10,9 @@ reported. Then, in this process (no bot, no HTTP), it prints:
   time and tracemalloc peak;
 - a notice to all chairs: the preview's count in SQL, "Gửi" (mark queuing), the time to
   the first queued chunk (the first message can go out then), the longest chunk (≈ the
-  longest write transaction), the whole queueing, and its tracemalloc peak.
+  longest write transaction), the whole queueing, and its tracemalloc peak;
+- what a chat pays through the router (no HTTP): a free-text question (first of the process,
+  then median and p95 of 30), and /tonghop for an upper union and for the province.
 
     .venv/bin/python bench/national.py [--units 20000] [--db sqlite|postgres|URL] [--keep]
 
@@ -118,6 +120,50 @@ def notice(engine) -> None:  # type: ignore[no-untyped-def]
         f"{max(chunks) * 1000:.0f} ms; peak {peak:.1f} MB")
 
 
+def chat_paths(engine, url: str) -> None:  # type: ignore[no-untyped-def]
+    """What a chat pays, through the router (the core the channels call; no HTTP): a free-text
+    question (the first one builds the vocabulary of unit names once per process) and /tonghop
+    for an upper union and for the province, which in this one-province world is the nation."""
+    from bot.config import Settings
+    from bot.messages import Incoming
+    from bot.services.imports.indicators import import_indicators
+    from handlers import router
+
+    with session_scope(engine) as s:
+        import_indicators(s, ROOT / "examples" / "indicators.csv")
+        staff_id = s.execute(select(Person.id).where(Person.role == Role.STAFF)).scalar_one()
+        units = s.execute(select(func.count()).select_from(Unit).where(Unit.level == Level.GRASSROOTS)).scalar_one()
+        union_units = s.execute(select(func.count()).select_from(Unit).join(Person, Person.unit_id == Unit.id)
+                                .where(Unit.parent_id == select(Unit.id).where(Unit.code == "U0")
+                                       .scalar_subquery())).scalar_one()
+    settings = Settings(database_url=url, bot_username="national_bench_bot")
+    chat = str(7_000_000 + staff_id)  # big_world binds everyone to telegram chat 7 000 000 + person id
+
+    def say(text: str) -> str:
+        response = router.handle(engine, settings, Incoming(channel="telegram", user_id=chat, chat_id=chat,
+                                                            text=text, language_code="vi"), now=AFTER_DEADLINE)
+        return " / ".join(r.text.split("\n")[0] for r in response.replies)[:90]
+
+    questions = ["số đoàn viên của CĐCS số 1234", "kết nạp đoàn viên năm nay", "CĐCS số 99 đã báo cáo chưa",
+                 "tổng số đoàn viên nữ", "quỹ xã hội còn thiếu bao nhiêu"]
+    first, wall, cpu, _ = measured(lambda: say(questions[0]), memory=False)
+    log(f"question (first of the process: vocabulary built): {wall * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms) — {first!r}")
+    times, cpus = [], []
+    for n in range(30):
+        t, c = time.perf_counter(), time.process_time()
+        say(questions[n % len(questions)])
+        times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    times.sort()
+    cpus.sort()
+    log(f"question as the bot pays it (router, 30 questions): median {times[15] * 1000:.1f} ms, "
+        f"p95 {times[28] * 1000:.1f} ms (CPU median {cpus[15] * 1000:.1f} ms, p95 {cpus[28] * 1000:.1f} ms)")
+    for label, args in ((f"an upper union ({union_units:,} CĐCS)", "R1 U0"), (f"the province = nation ({units:,} CĐCS)", "R1 P")):
+        say(f"/tonghop {args}")  # warm
+        answer, wall, cpu, _ = measured(lambda: say(f"/tonghop {args}"), memory=False)
+        log(f"/tonghop for {label}: {wall * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms) — {answer!r}")
+
+
 def _in_session(engine, fn):  # type: ignore[no-untyped-def]
     with session_scope(engine) as s:
         return fn(s)
@@ -151,6 +197,7 @@ def main() -> int:
         log(f"database {engine.dialect.name}: {args.units:,} CĐCS with chairs built in {time.perf_counter() - t:.1f} s")
         planner(engine)
         notice(engine)
+        chat_paths(engine, url)
         engine.dispose()
     finally:
         if scratch and admin is not None:

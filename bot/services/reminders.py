@@ -156,8 +156,10 @@ class Owing:
     chairs: list[ChairRow] = field(default_factory=list)
 
 
-def _owing_select(rnd: Round, new_key_prefix: str | None = None) -> Any:
-    """One SELECT of the owing units of a round with their chairs' chats (outer joins).
+def _owing_select(rnd: Round, new_key_prefix: str | None = None, *, by_id: bool = False) -> Any:
+    """One SELECT of the owing units of a round with their chairs' chats (outer joins), by unit
+    code (`by_id`: by unit id, which SQLite reads in order from its level index, so that a
+    keyset chunk `Unit.id > x … LIMIT n` stops after n rows instead of sorting all of them).
 
     With `new_key_prefix`, only rows whose reminder key (prefix + unit id + "|" + person id)
     is not in the outbox yet: the already-queued majority never leaves the database.
@@ -172,7 +174,7 @@ def _owing_select(rnd: Round, new_key_prefix: str | None = None) -> Any:
         .outerjoin(ident, ident.person_id == chairs.id)
         .where(*audience_clauses(rnd))
         .where(~exists().where(Submission.round_id == rnd.id, Submission.unit_id == Unit.id))
-        .order_by(Unit.code, chairs.id, ident.id)
+        .order_by(Unit.id if by_id else Unit.code, chairs.id, ident.id)
     )
     if new_key_prefix is not None:
         key = (literal(new_key_prefix, String) + cast(Unit.id, String) + literal("|", String)
@@ -341,40 +343,36 @@ def _reminders_of(rnd: Round, prefix: str, owing: list[Owing], now: datetime) ->
     return result
 
 
-def _new_owing_chunk(session: Session, rnd: Round, prefix: str, after: str | None,
-                     size: int) -> tuple[list[Owing], str | None]:
-    """The next owing units (by code, after `after`) with chair chats not reminded under `prefix`
-    yet, about `size` rows of them, whole units only; and the code to continue after (None: done)."""
-    query = _owing_select(rnd, prefix)
-    if after is not None:
-        query = query.where(Unit.code > after)
+def _new_owing_chunk(session: Session, rnd: Round, prefix: str, after: int,
+                     size: int) -> tuple[list[Owing], int | None]:
+    """The next owing units (by id, after `after`) with chair chats not reminded under `prefix`
+    yet, about `size` rows of them, whole units only; and the id to continue after (None: done)."""
+    query = _owing_select(rnd, prefix, by_id=True).where(Unit.id > after)
     rows = list(session.execute(query.limit(size)))
     if len(rows) < size:
         return one_chat_each(session, _group(rows)), None
-    last = rows[-1][1]
-    whole = [r for r in rows if r[1] != last]
+    last = rows[-1][0]
+    whole = [r for r in rows if r[0] != last]
     if not whole:  # one unit with `size` rows or more: take all of that unit's rows
-        whole = list(session.execute(_owing_select(rnd, prefix).where(Unit.code == last)))
-    return one_chat_each(session, _group(whole)), whole[-1][1]
+        whole = list(session.execute(_owing_select(rnd, prefix, by_id=True).where(Unit.id == last)))
+    return one_chat_each(session, _group(whole)), whole[-1][0]
 
 
 def plan_new(session: Session, now: datetime, chunk: int = PLAN_CHUNK) -> Iterator[list[Due]]:
     """The planner's pass in chunks: what is due as of `now` and not in the outbox yet, about
-    `chunk` reminders at a time (keyset over unit codes), then each round's digests. Nothing is
-    held from one chunk to the next but a unit code, so the caller may insert and commit each
+    `chunk` reminders at a time (keyset over unit ids), then each round's digests. Nothing is
+    held from one chunk to the next but a unit id, so the caller may insert and commit each
     chunk before asking for the next; a pass stopped between chunks and run again plans only
     what is still missing (outbox keys are unique)."""
     tree: Tree | None = None
     for rnd, step in _stepping_rounds(session, now):
         prefix = f"rem|{rnd.code}|{step}|"
-        after: str | None = None
-        while True:
+        after: int | None = 0
+        while after is not None:
             owing, after = _new_owing_chunk(session, rnd, prefix, after, chunk)
             due = _reminders_of(rnd, prefix, owing, now)
             if due:
                 yield due
-            if after is None:
-                break
         if step_days(step) > 0:
             tree = tree or Tree.load(session)
             due = digests(session, rnd, step, None, now, tree, only_new=True)
