@@ -41,26 +41,6 @@ INTENTS = ("target", "progress", "remaining", "deadline", "submitted", "round_co
 
 # ---------------------------------------------------------------------------- vocabulary
 
-# Synonyms people use that the catalogue's `aliases` column may not carry (folded is fine).
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "DV_TONG": ("tong so doan vien", "so luong doan vien", "so doan vien hien co", "quan so doan vien"),
-    "DV_MOI": ("ket nap", "ket nap doan vien moi", "phat trien doan vien moi", "doan vien ket nap",
-               "ket nap them", "so doan vien moi", "ket nap duoc"),
-    "LD_TONG": ("tong so lao dong", "so lao dong", "so cong nhan vien chuc lao dong", "nguoi lao dong"),
-    "CDCS_MOI": ("thanh lap moi cong doan co so",),
-    "QXH_THU": ("tien quy xa hoi", "tien ung ho quy xa hoi", "so tien ung ho quy xa hoi", "thu quy xa hoi",
-                "quy xa hoi cong doan"),
-    "QXH_NGUOI": ("so nguoi ung ho quy xa hoi", "nguoi ung ho quy xa hoi", "ty le ung ho quy xa hoi",
-                  "ty le nguoi ung ho"),
-    "KPCD_THU": ("thu kinh phi cong doan", "tien kinh phi", "kinh phi 2 phan tram"),
-    "DP_THU": ("thu doan phi", "tien doan phi"),
-    "TULDTT": ("thoa uoc lao dong tap the", "ky thoa uoc", "thoa uoc tap the"),
-    "TT_CHINHSACH": ("tuyen truyen phap luat", "tuyen truyen chu truong chinh sach"),
-    "GT_DANG": ("gioi thieu ket nap dang", "gioi thieu dang vien", "gioi thieu cho dang", "gioi thieu"),
-    "QCDC": ("thuc hien quy che dan chu",),
-    "CT_DAOTAO": ("chu tich duoc dao tao", "dao tao chu tich cong doan co so", "boi duong chu tich"),
-}
-
 # Phrases that name no indicator but contain alias words ("Liên đoàn Lao động" is not "lao động").
 NOT_INDICATORS = ("lien doan lao dong", "cong doan co so", "cong doan cap tren", "cong doan nganh",
                   "to chuc cong doan", "cong doan vien chuc", "luong co so", "tien luong", "nguoi lao dong duoc nghi")
@@ -274,7 +254,7 @@ class _Index:
     def __init__(self, vocab: Vocabulary) -> None:
         phrases: list[tuple[tuple[str, ...], str]] = []
         for code, names in vocab.indicators:
-            for name in [*names, *SYNONYMS.get(code, ())]:
+            for name in names:  # the catalogue's names and aliases (its `aliases` column)
                 w = tuple(words(name))
                 if w:
                     phrases.append((w, code))
