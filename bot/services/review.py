@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.i18n import _, use_language
@@ -183,22 +184,45 @@ def return_report(session: Session, submission: Submission, rnd: Round, unit: Un
 
 
 def approve_all(session: Session, rnd: Round, reviewer: Person, under: int | None, now: datetime,
-                actor: str) -> int:
-    """Approve every report still waiting in the reviewer's scope (or one union's part of it)."""
+                actor: str, *, seen_up_to: int | None = None) -> int:
+    """Approve every report still waiting in the reviewer's scope (or one union's part of it).
+
+    ``seen_up_to`` (a `history_mark` taken when the list was shown) leaves out the reports that
+    started waiting after it — sent or corrected since the reviewer looked — so a confirmation
+    approves only what it listed, and pressing it twice approves nothing more."""
     check_round(rnd)
+    items = waiting(session, rnd, reviewer, under)
+    if seen_up_to is not None and items:
+        latest = dict(session.exec(select(SubmissionReview.submission_id, func.max(SubmissionReview.id))
+                                   .where(col(SubmissionReview.submission_id).in_([i.submission.id for i in items]))
+                                   .group_by(col(SubmissionReview.submission_id))).all())
+        items = [i for i in items if (latest.get(i.submission.id) or 0) <= seen_up_to]
     count = 0
-    for item in waiting(session, rnd, reviewer, under):
+    for item in items:
         approve(session, item.submission, rnd, item.unit, reviewer, now, actor)
         count += 1
     return count
 
 
+def history_mark(session: Session) -> int:
+    """The newest review history row's id: what a reviewer has seen when a list is shown."""
+    return session.exec(select(func.max(SubmissionReview.id))).one() or 0
+
+
 def _decide(session: Session, submission: Submission, rnd: Round, unit: Unit, reviewer: Person, state: str,
             comment: str, now: datetime, actor: str) -> None:
     check_round(rnd)
+    refused = _("This report is no longer waiting for review ({state}).")
     if submission.review != WAITING:
-        raise ReviewRefused(_("This report is no longer waiting for review ({state}).").format(
-            state=state_label(submission.review)))
+        raise ReviewRefused(refused.format(state=state_label(submission.review)))
+    # a conditional write: of two decisions on one report at the same moment (a double click, two
+    # reviewers), only the first takes effect; the other is refused instead of telling the chair twice
+    taken = session.execute(update(Submission).where(col(Submission.id) == submission.id,
+                                                     col(Submission.review) == WAITING)
+                            .values(review=state).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(submission)
+        raise ReviewRefused(refused.format(state=state_label(submission.review)))
     submission.review = state
     session.add(submission)
     session.add(SubmissionReview(submission_id=submission.id, revision=submission.revision, state=state,

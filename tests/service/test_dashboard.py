@@ -377,7 +377,7 @@ def test_the_round_page_shows_the_review_states_per_union(demo_engine, app):
     html = signed_in(app, demo_engine, staff).get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
     assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 258 · trả lại 0" in html
     row = re.search(r'<tr data-unit="LDLD_TD">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
-    assert 'data-field="review">đã duyệt 1 · chờ duyệt 27 · trả lại 0</td>' in row
+    assert 'data-field="review">đã duyệt 1 · chờ duyệt 27 · trả lại 0 <a class="bulk"' in row
 
 
 def test_remind_pressed_in_quiet_hours_waits_for_the_morning_and_says_when(engine, db_url, tmp_path, monkeypatch):
@@ -409,3 +409,241 @@ def test_remind_pressed_in_quiet_hours_waits_for_the_morning_and_says_when(engin
     page = client.get(f"/dashboard/rounds/{rid}")
     day = re.sub(r"\s+", " ", client.post(f"/dashboard/rounds/{rid}/remind", data={"csrf": csrf_of(page.text)}).text)
     assert "giờ nghỉ" not in day and "15 chủ tịch" in day
+
+
+# --------------------------------------------------------------------------- review in the dashboard
+
+
+@pytest.fixture
+def review_world(engine, db_url, tmp_path):
+    """small_province with round R1 requiring review: G01–G05 (union U1) and G13 (U2) reported, waiting."""
+    from bot.models import ChatIdentity
+    from bot.services import review
+    from worlds import small_province, submit_directly
+
+    world = small_province(engine, opens=date(2026, 11, 1), deadline=date(2026, 12, 20))
+    submit_directly(engine, "R1", "G13")
+    with session_scope(engine) as s:
+        review.set_required(s, s.exec(select(Round).where(Round.code == "R1")).one(), True, utcnow())
+
+    def person(chat_id: int) -> int:
+        with Session(engine) as s:
+            return s.exec(select(ChatIdentity.person_id).where(ChatIdentity.external_id == str(chat_id))).one()
+
+    settings = Settings(database_url=db_url, data_dir=str(tmp_path / "data"), http_port=8080)
+    app = build_app(settings, {}, Signer(SECRET, 3600), engine, SECRET)
+    return app, world, person
+
+
+def submission_of(engine, unit_code: str):  # type: ignore[no-untyped-def]
+    from bot.models import Submission
+
+    with Session(engine) as s:
+        return s.exec(select(Submission).join(Unit, Unit.id == Submission.unit_id).where(Unit.code == unit_code)).one()
+
+
+def pushes_to(engine, chat_id: int) -> list[str]:
+    from bot.messages import reply_from_json
+
+    with Session(engine) as s:
+        rows = s.exec(select(Outbox).where(Outbox.chat_id == str(chat_id), Outbox.kind == "review")
+                      .order_by(Outbox.id)).all()
+        return [reply_from_json(r.payload).text for r in rows]
+
+
+def test_an_officer_approves_and_returns_from_the_dashboard_and_the_chair_is_told(review_world, engine):
+    from bot.models import SubmissionReview
+
+    app, world, person = review_world
+    officer_id = person(world["officers"]["U1"])
+    client = signed_in(app, engine, officer_id)
+    rid = round_id(engine, "R1")
+
+    page = client.get(f"/dashboard/rounds/{rid}").text
+    row = re.search(r'<tr data-unit="G01".*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert 'data-field="review"' in row and "chờ duyệt" in row
+    assert "Duyệt 5 báo cáo đang chờ của LĐLĐ huyện U1" in page  # G13 lies in U2: not theirs
+
+    g01, g02 = submission_of(engine, "G01"), submission_of(engine, "G02")
+    unit_page = client.get(f"/dashboard/units/{unit_id(engine, 'G01')}").text
+    assert "Duyệt: chờ duyệt." in unit_page and f'id="return-{g01.id}"' in unit_page
+    token = csrf_of(unit_page)
+
+    approved = client.post(f"/dashboard/submissions/{g01.id}/review",
+                           data={"csrf": token, "action": "approve", "revision": "1"})
+    assert approved.status_code == 200 and "Đã duyệt: CĐCS số 01." in approved.text
+    assert submission_of(engine, "G01").review == "approved"
+    assert len(pushes_to(engine, world["chairs"]["G01"])) == 1 and "đã được cấp trên duyệt" in pushes_to(
+        engine, world["chairs"]["G01"])[0]
+    again = client.post(f"/dashboard/submissions/{g01.id}/review",
+                        data={"csrf": token, "action": "approve", "revision": "1"})  # a double click
+    assert again.status_code == 409 and "không còn chờ duyệt" in again.text
+    assert len(pushes_to(engine, world["chairs"]["G01"])) == 1
+
+    empty = client.post(f"/dashboard/submissions/{g02.id}/review",
+                        data={"csrf": token, "action": "return", "comment": "   ", "revision": "1"})
+    assert empty.status_code == 409 and "Vui lòng gõ nhận xét" in empty.text
+    assert submission_of(engine, "G02").review == "waiting" and pushes_to(engine, world["chairs"]["G02"]) == []
+
+    comment = "Số đoàn viên không khớp danh sách, đề nghị kiểm tra lại " + "ữ" * 600  # long, all %-encoded
+    returned = client.post(f"/dashboard/submissions/{g02.id}/review",
+                           data={"csrf": token, "action": "return", "comment": comment, "revision": "1"})
+    assert returned.status_code == 200 and "Đã trả lại báo cáo của CĐCS số 02" in returned.text
+    assert submission_of(engine, "G02").review == "returned"
+    [told] = pushes_to(engine, world["chairs"]["G02"])
+    assert "bị trả lại" in told and "Số đoàn viên không khớp danh sách" in told
+    twice = client.post(f"/dashboard/submissions/{g02.id}/review",
+                        data={"csrf": token, "action": "return", "comment": "lần nữa", "revision": "1"})
+    assert twice.status_code == 409 and len(pushes_to(engine, world["chairs"]["G02"])) == 1
+    with Session(engine) as s:
+        steps = s.exec(select(SubmissionReview.state, SubmissionReview.person_id, SubmissionReview.comment)
+                       .where(SubmissionReview.submission_id == g02.id).order_by(SubmissionReview.id)).all()
+    assert steps == [("waiting", None, ""), ("returned", officer_id, comment)]
+
+    history = client.get(f"/dashboard/units/{unit_id(engine, 'G02')}").text
+    table = re.search(r'<table class="reviews">.*?</table>', history, re.S).group(0)  # type: ignore[union-attr]
+    assert "Cán bộ U1" in table and "trả lại" in table and "Số đoàn viên không khớp danh sách" in table
+    assert f'id="return-{g02.id}"' not in history  # no longer waiting: nothing to decide
+
+    # the chair sees their state and the comment, and cannot review
+    chair = signed_in(app, engine, person(world["chairs"]["G02"]))
+    own = chair.get(f"/dashboard/units/{unit_id(engine, 'G02')}").text
+    assert "Duyệt: trả lại." in own and "Số đoàn viên không khớp danh sách" in own
+    assert 'name="action"' not in own
+    assert "Duyệt: trả lại" in chair.get(f"/dashboard/rounds/{rid}").text
+    g03 = submission_of(engine, "G03")
+    chair_g03 = signed_in(app, engine, person(world["chairs"]["G03"]))
+    refused = chair_g03.post(f"/dashboard/submissions/{g03.id}/review",
+                             data={"csrf": csrf_of(chair_g03.get("/dashboard/").text), "action": "approve"})
+    assert refused.status_code == 403 and "Không được phép" in refused.text
+    assert submission_of(engine, "G03").review == "waiting"
+
+
+def test_forged_ids_a_missing_csrf_token_and_a_locked_round_are_refused(review_world, engine):
+    from bot.services import reporting
+
+    app, world, person = review_world
+    rid = round_id(engine, "R1")
+    g01 = submission_of(engine, "G01")
+    other = signed_in(app, engine, person(world["officers"]["U2"]))
+    token = csrf_of(other.get("/dashboard/").text)
+    before = outbox_count(engine)
+    for action in ("approve", "return"):
+        answer = other.post(f"/dashboard/submissions/{g01.id}/review",
+                            data={"csrf": token, "action": action, "comment": "x", "revision": "1"})
+        assert answer.status_code == 404 and "Không tìm thấy" in answer.text and "CĐCS số 01" not in answer.text
+    assert other.post("/dashboard/submissions/999999/review", data={"csrf": token, "action": "approve"}).status_code == 404
+    u1 = unit_id(engine, "U1")
+    assert other.get(f"/dashboard/rounds/{rid}/approve?unit={u1}").status_code == 404
+    forged_bulk = other.post(f"/dashboard/rounds/{rid}/approve", data={"csrf": token, "unit": str(u1), "mark": "99999"})
+    assert forged_bulk.status_code == 404
+    assert submission_of(engine, "G01").review == "waiting" and outbox_count(engine) == before
+
+    officer = signed_in(app, engine, person(world["officers"]["U1"]))
+    page = officer.get(f"/dashboard/units/{unit_id(engine, 'G01')}").text
+    for data in ({"action": "approve", "revision": "1"}, {"csrf": "0" * 64, "action": "approve"},
+                 {"csrf": csrf_of(page)[:-1] + "x", "action": "return", "comment": "x"}):
+        assert officer.post(f"/dashboard/submissions/{g01.id}/review", data=data).status_code == 403
+    assert officer.post(f"/dashboard/rounds/{rid}/approve", data={"unit": str(u1), "mark": "99999"}).status_code == 403
+    assert submission_of(engine, "G01").review == "waiting" and outbox_count(engine) == before
+
+    with session_scope(engine) as s:
+        reporting.lock_round(s, s.get(Round, rid), utcnow())
+    locked = officer.post(f"/dashboard/submissions/{g01.id}/review",
+                          data={"csrf": csrf_of(page), "action": "approve", "revision": "1"})
+    assert locked.status_code == 409 and "đã khóa sổ nên không duyệt được nữa" in locked.text
+    bulk = officer.get(f"/dashboard/rounds/{rid}/approve?unit={u1}")
+    assert bulk.status_code == 409 and "đã khóa sổ" in bulk.text
+    after = officer.get(f"/dashboard/units/{unit_id(engine, 'G01')}").text
+    assert "đã khóa sổ nên không duyệt được nữa" in after and f'id="approve-{g01.id}"' not in after
+    assert submission_of(engine, "G01").review == "waiting" and outbox_count(engine) == before
+
+
+def test_a_report_corrected_after_the_page_was_opened_is_not_approved_unseen(review_world, engine):
+    from bot.services import review
+
+    app, world, person = review_world
+    officer = signed_in(app, engine, person(world["officers"]["U1"]))
+    g01 = submission_of(engine, "G01")
+    page = officer.get(f"/dashboard/units/{unit_id(engine, 'G01')}").text
+    with session_scope(engine) as s:  # the chair corrects a figure meanwhile
+        from bot.models import Submission
+        sub = s.get(Submission, g01.id)
+        sub.revision = 2
+        s.add(sub)
+    answer = officer.post(f"/dashboard/submissions/{g01.id}/review",
+                          data={"csrf": csrf_of(page), "action": "approve", "revision": "1"})
+    assert answer.status_code == 409 and "đã sửa báo cáo này sau khi bạn mở trang" in answer.text
+    assert submission_of(engine, "G01").review == review.WAITING
+
+
+def test_staff_bulk_approve_a_union_with_one_confirmation(review_world, engine):
+    from bot.models import Submission
+    from bot.services import review
+    from worlds import submit_directly
+
+    app, world, person = review_world
+    staff = signed_in(app, engine, person(world["staff"]))
+    rid, u1 = round_id(engine, "R1"), unit_id(engine, "U1")
+    page = staff.get(f"/dashboard/rounds/{rid}").text
+    row = re.search(r'<tr data-unit="U1">.*?</tr>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert f'href="/dashboard/rounds/{rid}/approve?unit={u1}"' in row
+
+    confirm = staff.get(f"/dashboard/rounds/{rid}/approve?unit={u1}")
+    assert confirm.status_code == 200 and "Duyệt 5 báo cáo đang chờ của LĐLĐ huyện U1?" in confirm.text
+    listed = re.findall(r"<tr><td>(CĐCS số \d+)</td>", confirm.text)
+    assert listed == [f"CĐCS số 0{n}" for n in range(1, 6)]
+    mark = re.search(r'name="mark" value="(\d+)"', confirm.text).group(1)  # type: ignore[union-attr]
+
+    # G06 reports after the confirmation was shown: it is not approved unseen
+    submit_directly(engine, "R1", "G06")
+    with session_scope(engine) as s:
+        rnd = s.get(Round, rid)
+        sub = s.exec(select(Submission).join(Unit, Unit.id == Submission.unit_id).where(Unit.code == "G06")).one()
+        review.on_submitted(s, rnd, sub, None, utcnow(), corrected=False, changed=1)
+
+    done = staff.post(f"/dashboard/rounds/{rid}/approve",
+                      data={"csrf": csrf_of(confirm.text), "unit": str(u1), "mark": mark})
+    assert done.status_code == 200 and "Đã duyệt 5 báo cáo" in done.text and "1 báo cáo của LĐLĐ huyện U1 vẫn đang chờ" in done.text
+    states = {code: submission_of(engine, code).review for code in ("G01", "G02", "G03", "G04", "G05", "G06", "G13")}
+    assert states == {"G01": "approved", "G02": "approved", "G03": "approved", "G04": "approved", "G05": "approved",
+                      "G06": "waiting", "G13": "waiting"}
+    assert all(len(pushes_to(engine, world["chairs"][c])) == 1 for c in ("G01", "G02", "G03", "G04", "G05"))
+    pressed_again = staff.post(f"/dashboard/rounds/{rid}/approve",
+                               data={"csrf": csrf_of(confirm.text), "unit": str(u1), "mark": mark})
+    assert pressed_again.status_code == 200 and "Đã duyệt 0 báo cáo" in pressed_again.text
+    assert submission_of(engine, "G06").review == "waiting"
+    assert all(len(pushes_to(engine, world["chairs"][c])) == 1 for c in ("G01", "G02", "G03", "G04", "G05"))
+
+
+def test_the_round_page_switches_between_approved_figures_and_every_report(review_world, engine):
+    from bot.services import review
+
+    app, world, person = review_world
+    staff_id = person(world["staff"])
+    with session_scope(engine) as s:
+        from bot.models import Person as P
+
+        rnd = s.exec(select(Round).where(Round.code == "R1")).one()
+        for code in ("G01", "G02"):
+            unit = s.exec(select(Unit).where(Unit.code == code)).one()
+            from bot.services import reporting
+            review.approve(s, reporting.submission_of(s, rnd, unit), rnd, unit, s.get(P, staff_id), utcnow(), "test")
+    staff = signed_in(app, engine, staff_id)
+    rid = round_id(engine, "R1")
+    every = staff.get(f"/dashboard/rounds/{rid}").text
+    assert "Số liệu tính mọi báo cáo đã nộp; đã duyệt 2/6 (33,3%)." in every and "180 người" in every
+    link = re.search(r'id="basis-approved" href="([^"]+)"', every).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    only = staff.get(link).text
+    assert "Số liệu chỉ tính báo cáo đã duyệt (2/6 báo cáo đã nộp)." in only and "60 người" in only
+    assert "180 người" not in only and 'id="basis-all"' in only
+    assert "approved=1" in re.search(r'id="workbook"[^>]*href="([^"]+)"', only).group(1)  # type: ignore[union-attr]
+    assert "approved=1" in re.search(r'img class="chart" src="([^"]+)"', only).group(1)  # type: ignore[union-attr]
+    import io
+
+    import openpyxl
+
+    book = staff.get(re.search(r'id="workbook"[^>]*href="([^"]+)"', only).group(1).replace("&amp;", "&"))  # type: ignore[union-attr]
+    summary = " ".join(str(c) for row in openpyxl.load_workbook(io.BytesIO(book.content)).worksheets[0]
+                       .iter_rows(values_only=True) for c in row if c is not None)
+    assert "chỉ tính báo cáo đã duyệt" in summary

@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.i18n import _, ngettext, use_language
 from bot.models import Person
-from bot.services import web_login
+from bot.services import review, web_login
 from bot.web.dashboard import views
 from bot.web.dashboard.auth import COOKIE, MAX_AGE, SECURITY_HEADERS, Cookies, RateLimit
 
@@ -41,6 +41,7 @@ PREFIX = "/dashboard"
 SIGN_IN_LIMIT = 20  # sign-in attempts per client address …
 SIGN_IN_WINDOW = 600.0  # … within ten minutes
 MAX_FORM_BYTES = 4096
+MAX_REVIEW_FORM_BYTES = 16384  # a return's comment: up to 1000 letters, Vietnamese ones %-encoded in 9 bytes
 
 
 class Signed:
@@ -98,8 +99,13 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
     def forbidden(signed: Signed) -> HTMLResponse:
         return message(_("Not allowed"), _("This is for upper-level unions and provincial staff."), 403, signed)
 
-    def page(handler: Callable[..., Any], *, post: bool = False) -> Callable[[Request], Any]:
-        """Wrap a page: a live session, the CSRF token on POST, NotFound → 404, Forbidden → 403."""
+    def refused(signed: Signed, text: str) -> HTMLResponse:
+        return message(_("Not done"), text, 409, signed)
+
+    def page(handler: Callable[..., Any], *, post: bool = False, max_form: int = MAX_FORM_BYTES
+             ) -> Callable[[Request], Any]:
+        """Wrap a page: a live session, the CSRF token on POST, NotFound → 404, Forbidden → 403,
+        a review the rules refuse → 409 with the reason."""
 
         async def endpoint(request: Request) -> Response:
             signed = await signed_in(request)
@@ -107,7 +113,7 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
                 return not_signed_in()
             form: dict[str, Any] = {}
             if post:
-                form = await read_form(request)
+                form = await read_form(request, max_form)
                 if not cookies.csrf_ok(signed.token, form.get("csrf")):
                     log.info("dashboard POST without a valid CSRF token refused")
                     return message(_("Not allowed"), _("This form has expired. Go back, reload the page and try "
@@ -118,6 +124,8 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
                 return not_found(signed)
             except views.Forbidden:
                 return forbidden(signed)
+            except review.ReviewRefused as why:
+                return refused(signed, str(why))
 
         return endpoint
 
@@ -194,21 +202,23 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
         rid = views.parse_id(request.path_params["round_id"])
         assert rid is not None
         unit_id = views.parse_id(request.query_params.get("unit"))
-        data = views.round_page(session, signed.person, rid, unit_id, utcnow(), settings.min_coverage)
+        data = views.round_page(session, signed.person, rid, unit_id, utcnow(), settings.min_coverage,
+                                approved_only=approved(request))
         return show("round.html", signed, p=data)
 
     def workbook(session: Session, request: Request, signed: Signed, form: dict) -> Response:
         rid = views.parse_id(request.path_params["round_id"])
         assert rid is not None
         name, content = views.workbook(session, signed.person, rid, views.parse_id(request.query_params.get("unit")),
-                                       settings.min_coverage)
+                                       settings.min_coverage, approved_only=approved(request))
         return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
     def chart(session: Session, request: Request, signed: Signed, form: dict) -> Response:
         rid = views.parse_id(request.path_params["round_id"])
         assert rid is not None
-        content = views.chart(session, signed.person, rid, views.parse_id(request.query_params.get("unit")))
+        content = views.chart(session, signed.person, rid, views.parse_id(request.query_params.get("unit")),
+                              approved_only=approved(request))
         return Response(content, media_type="image/png")
 
     def remind(session: Session, request: Request, signed: Signed, form: dict) -> Response:
@@ -226,6 +236,29 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
         rnd = views.lock(session, signed.person, rid, utcnow())
         return show("done.html", signed, title=_("Lock the round"), rnd=rnd, unit=None, locked=True,
                     back=f"{PREFIX}/rounds/{rnd.id}")
+
+    def review_submission(session: Session, request: Request, signed: Signed, form: dict) -> Response:
+        """Approve or return one report (the unit page's forms)."""
+        sid = views.parse_id(request.path_params["submission_id"])
+        done = views.decide(session, signed.person, sid, form.get("action", ""), form.get("comment", ""),
+                            views.parse_id(form.get("revision")), utcnow())
+        return show("review_done.html", signed, title=_("Review"), d=done, bulk=None,
+                    back=f"{PREFIX}/units/{done.unit.id}", up=f"{PREFIX}/rounds/{done.round.id}"
+                    + (f"?unit={done.unit.parent_id}" if done.unit.parent_id is not None else ""))
+
+    def bulk_confirm(session: Session, request: Request, signed: Signed, form: dict) -> Response:
+        rid = views.parse_id(request.path_params["round_id"])
+        assert rid is not None
+        data = views.bulk_page(session, signed.person, rid, views.parse_id(request.query_params.get("unit")))
+        return show("review_bulk.html", signed, p=data)
+
+    def bulk_approve(session: Session, request: Request, signed: Signed, form: dict) -> Response:
+        rid = views.parse_id(request.path_params["round_id"])
+        assert rid is not None
+        rnd, unit, done, left = views.approve_all(session, signed.person, rid, views.parse_id(form.get("unit")),
+                                                  views.parse_id(form.get("mark")), utcnow())
+        return show("review_done.html", signed, title=_("Approve all"), d=None, bulk=(rnd, unit, done, left),
+                    back=f"{PREFIX}/rounds/{rnd.id}?unit={unit.id}", up=None)
 
     def unit_view(session: Session, request: Request, signed: Signed, form: dict) -> Response:
         uid = views.parse_id(request.path_params["unit_id"])
@@ -258,6 +291,10 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
         Route("/rounds/{round_id}/chart.png", page(chart)),
         Route("/rounds/{round_id}/remind", page(remind, post=True), methods=["POST"]),
         Route("/rounds/{round_id}/lock", page(lock, post=True), methods=["POST"]),
+        Route("/rounds/{round_id}/approve", page(bulk_confirm), methods=["GET"]),
+        Route("/rounds/{round_id}/approve", page(bulk_approve, post=True), methods=["POST"]),
+        Route("/submissions/{submission_id}/review", page(review_submission, post=True,
+                                                          max_form=MAX_REVIEW_FORM_BYTES), methods=["POST"]),
         Route("/units/{unit_id}", page(unit_view)),
         Route("/notices", page(notice_list)),
         Route("/notices/{notice_id}", page(notice_view)),
@@ -270,10 +307,15 @@ def build_dashboard(settings: Settings, engine: Engine, secret: str) -> Starlett
     return SecurityHeaders(app, headers)  # type: ignore[return-value]
 
 
-async def read_form(request: Request) -> dict[str, str]:
+def approved(request: Request) -> bool:
+    """The page's basis: approved reports only (?approved=1) or every submitted one."""
+    return request.query_params.get("approved") == "1"
+
+
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
     """The fields of a small url-encoded form (the dashboard's forms carry a token and an id or two)."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    if len(body) > limit:
         return {}
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)

@@ -30,7 +30,7 @@ from bot.models import (
     SubmissionValue,
     Unit,
 )
-from bot.services import figures, notices, progress, registry, reminders, reporting, rollup
+from bot.services import figures, notices, progress, registry, reminders, reporting, review, rollup
 from bot.services.rollup import IndicatorResult, RoundRollup, short_name
 from bot.textvn import format_date, format_datetime, format_number
 
@@ -151,6 +151,8 @@ class UnitRow:
     submitted_at: str
     days_late: int | None
     reach: str
+    review: str | None = None  # waiting | approved | returned (rounds that require review)
+    review_label: str = ""
 
 
 @dataclass
@@ -184,6 +186,15 @@ class RoundPage:
     notes: list[str] = field(default_factory=list)
     reviews: Any = None  # ReviewCounts of a round that requires review (None: no review)
     review_by_group: dict = field(default_factory=dict)  # group unit id → ReviewCounts
+    can_review: bool = False  # an officer or staff, the round requires review and is not locked
+    approved_only: bool = False  # the figures count approved reports only
+    basis: str = ""  # which reports the figures count, said beside them
+    waiting_here: int = 0  # reports of the scope waiting for this person's review (bulk approval)
+
+    def query(self, approved_only: bool | None = None) -> str:
+        """The query string of this page's scope and basis (for links to the chart, workbook, toggle)."""
+        flag = self.approved_only if approved_only is None else approved_only
+        return f"unit={self.unit.id}" + ("&approved=1" if flag and self.reviews is not None else "")
 
 
 STATUS_LABELS = {rollup.ON_TIME: "on time", rollup.LATE: "late", rollup.MISSING: "not reported"}
@@ -193,13 +204,30 @@ def status_label(status: str) -> str:
     return {rollup.ON_TIME: _("on time"), rollup.LATE: _("late"), rollup.MISSING: _("not reported")}[status]
 
 
+def may_review_round(person: Person, rnd: Round) -> bool:
+    return person.role in review.REVIEWERS and rnd.requires_review and not rnd.locked
+
+
+def basis_text(roll: RoundRollup) -> str:
+    """Which reports the figures count (rounds that require review); the words of /tonghop and the workbook."""
+    counts = roll.reviews
+    if counts is None:
+        return ""
+    if roll.approved_only:
+        return _("Figures count approved reports only ({a} of {s} submitted).").format(
+            a=counts.approved, s=counts.submitted)
+    return _("Figures count every submitted report; {a} of {s} approved ({share}).").format(
+        a=counts.approved, s=counts.submitted, share=figures.format_percent(counts.approved_share))
+
+
 def round_page(session: Session, person: Person, round_id: int, unit_id: int | None, now: datetime,
-               min_coverage: float) -> RoundPage:
+               min_coverage: float, approved_only: bool = False) -> RoundPage:
     rnd = visible_round(session, person, round_id)
     unit = visible_unit(session, person, unit_id)
     if not is_leader(person) and not reporting.in_audience(session, rnd, unit):
         raise NotFound
-    roll = rollup.rollup_round(session, rnd, unit.id)
+    approved_only = approved_only and rnd.requires_review and is_leader(person)
+    roll = rollup.rollup_round(session, rnd, unit.id, approved_only=approved_only)
     single = not is_leader(person) or unit.level == Level.GRASSROOTS
     c = roll.completeness
     page = RoundPage(
@@ -209,6 +237,10 @@ def round_page(session: Session, person: Person, round_id: int, unit_id: int | N
         can_export=is_leader(person), can_remind=is_leader(person) and not rnd.locked and c.missing > 0,
         can_lock=person.role in LOCKERS and not rnd.locked)
     page.reviews, page.review_by_group = roll.reviews, roll.reviews_by_group
+    page.approved_only, page.basis = approved_only, basis_text(roll) if is_leader(person) else ""
+    page.can_review = may_review_round(person, rnd)
+    if page.can_review:
+        page.waiting_here = len(review.waiting(session, rnd, person, unit.id))
     if unit.parent_id is not None and unit.id != person.unit_id and is_leader(person):
         parent = session.get(Unit, unit.parent_id)
         if parent is not None and parent.id in registry.visible_unit_ids(session, person):
@@ -230,8 +262,11 @@ def own_status(session: Session, rnd: Round, unit: Unit) -> str:
     if sub is None:
         return _("Not reported yet in this round.")
     when = format_datetime(sub.submitted_at)
-    return (_("Reported at {time}, after the deadline (reference {ref}).") if sub.late
+    text = (_("Reported at {time}, after the deadline (reference {ref}).") if sub.late
             else _("Reported at {time}, on time (reference {ref}).")).format(time=when, ref=sub.reference)
+    if sub.review:
+        text += " " + _("Review: {state}.").format(state=review.state_label(sub.review))
+    return text
 
 
 def days_late(rnd: Round, submitted_at: datetime | None, now: datetime) -> int | None:
@@ -270,7 +305,8 @@ def unit_rows(session: Session, rnd: Round, root: Unit, now: datetime) -> list[U
             unit_id=s.unit_id, code=s.code, name=s.name, status=s.status, status_label=status_label(s.status),
             chairs=", ".join(p.full_name or _("(no name)") for p in people), contact=contact,
             submitted_at=format_datetime(s.submitted_at) if s.submitted_at else "",
-            days_late=days_late(rnd, s.submitted_at, now), reach=reach))
+            days_late=days_late(rnd, s.submitted_at, now), reach=reach, review=s.review,
+            review_label=review.state_label(s.review) if s.review else ""))
     return rows
 
 
@@ -324,26 +360,109 @@ def indicator_rows(roll: RoundRollup, single: bool, now: datetime, min_coverage:
     return rows
 
 
-def workbook(session: Session, person: Person, round_id: int, unit_id: int | None, min_coverage: float
-             ) -> tuple[str, bytes]:
+def workbook(session: Session, person: Person, round_id: int, unit_id: int | None, min_coverage: float,
+             approved_only: bool = False) -> tuple[str, bytes]:
     rnd = visible_round(session, person, round_id)
     unit = visible_unit(session, person, unit_id)
     if not is_leader(person):
         raise Forbidden
     from bot.services import export_xlsx  # openpyxl loads on first use
 
-    content = export_xlsx.build_workbook(session, rnd, unit.id, min_coverage)
+    content = export_xlsx.build_workbook(session, rnd, unit.id, min_coverage,
+                                         approved_only=approved_only and rnd.requires_review)
     return f"tonghop-{rnd.code}-{unit.code}.xlsx", content
 
 
-def chart(session: Session, person: Person, round_id: int, unit_id: int | None) -> bytes:
+def chart(session: Session, person: Person, round_id: int, unit_id: int | None, approved_only: bool = False) -> bytes:
     rnd = visible_round(session, person, round_id)
     unit = visible_unit(session, person, unit_id)
     if not is_leader(person):
         raise Forbidden
     from bot.services import charts
 
-    return charts.render_round_chart(rollup.rollup_round(session, rnd, unit.id))
+    return charts.render_round_chart(rollup.rollup_round(session, rnd, unit.id,
+                                                         approved_only=approved_only and rnd.requires_review))
+
+
+# --------------------------------------------------------------------------- review
+
+# The decisions go through bot.services.review, as /duyet does in the chat: the same checks (scope,
+# round requires review and is not locked, report still waiting), the same history rows and the
+# same pushes to the chair through the outbox.
+
+
+def reviewable(session: Session, person: Person, submission_id: int | None) -> tuple[Submission, Round, Unit]:
+    """A submission this person may decide on. Outside what they may see: NotFound (the page never says
+    whether it exists); a chair, or their own unit: Forbidden; a round that does not require review,
+    is locked, …: review.ReviewRefused with the reason."""
+    sub = session.get(Submission, submission_id) if submission_id is not None else None
+    if sub is None:
+        raise NotFound
+    unit = visible_unit(session, person, sub.unit_id)
+    if person.role not in review.REVIEWERS or unit.id == person.unit_id:
+        raise Forbidden
+    return review.reviewable(session, person, sub.id)
+
+
+@dataclass
+class Decided:
+    submission: Submission
+    round: Round
+    unit: Unit
+    state: str
+
+
+def decide(session: Session, person: Person, submission_id: int | None, action: str, comment: str,
+           revision: int | None, now: datetime) -> Decided:
+    """Approve or return (with the comment) the report as it was shown (`revision`): a report corrected
+    since the page was opened is refused, so nobody approves figures they have not seen."""
+    sub, rnd, unit = reviewable(session, person, submission_id)
+    if action not in ("approve", "return"):
+        raise NotFound
+    if revision is not None and revision != sub.revision:
+        raise review.ReviewRefused(_("{unit} corrected this report after you opened the page. Look at the new "
+                                     "figures and decide again.").format(unit=unit.name))
+    if action == "approve":
+        review.approve(session, sub, rnd, unit, person, now, f"web:{person.id}")
+    else:
+        review.return_report(session, sub, rnd, unit, person, comment, now, f"web:{person.id}")
+    return Decided(sub, rnd, unit, sub.review or "")
+
+
+@dataclass
+class BulkPage:
+    round: Round
+    unit: Unit
+    items: list[tuple[str, str]]  # (unit name, sent at)
+    mark: int
+
+
+def bulk_page(session: Session, person: Person, round_id: int, unit_id: int | None) -> BulkPage:
+    """What a bulk approval would approve: the reports of a union waiting for this person's review."""
+    rnd, unit = _bulk_scope(session, person, round_id, unit_id)
+    mark = review.history_mark(session)
+    items = [(i.unit.name, format_datetime(i.submission.updated_at)) for i in review.waiting(session, rnd, person, unit.id)]
+    return BulkPage(rnd, unit, items, mark)
+
+
+def approve_all(session: Session, person: Person, round_id: int, unit_id: int | None, mark: int | None,
+                now: datetime) -> tuple[Round, Unit, int, int]:
+    """Approve what the confirmation listed (nothing that started waiting after `mark`); return the count
+    approved and the count still waiting in the union."""
+    rnd, unit = _bulk_scope(session, person, round_id, unit_id)
+    if mark is None:
+        raise NotFound
+    done = review.approve_all(session, rnd, person, unit.id, now, f"web:{person.id}", seen_up_to=mark)
+    return rnd, unit, done, len(review.waiting(session, rnd, person, unit.id))
+
+
+def _bulk_scope(session: Session, person: Person, round_id: int, unit_id: int | None) -> tuple[Round, Unit]:
+    rnd = visible_round(session, person, round_id)
+    unit = visible_unit(session, person, unit_id)
+    if person.role not in review.REVIEWERS:
+        raise Forbidden
+    review.check_round(rnd)
+    return rnd, unit
 
 
 def remind(session: Session, person: Person, round_id: int, unit_id: int | None, now: datetime
@@ -386,12 +505,25 @@ class Change:
 
 
 @dataclass
+class ReviewEntry:
+    when: str
+    state: str
+    who: str
+    comment: str
+    revision: int
+
+
+@dataclass
 class SubmissionView:
     round: Round
     submission: Submission
     when: str
     values: list[tuple[str, str]]
     changes: list[Change]
+    review_label: str = ""  # the state, for a round that requires review
+    reviews: list[ReviewEntry] = field(default_factory=list)
+    can_review: bool = False  # waiting, and this person may approve or return it
+    review_note: str = ""  # why it cannot be reviewed here any more (a locked round)
 
 
 @dataclass
@@ -445,11 +577,20 @@ def unit_page(session: Session, person: Person, unit_id: int, now: datetime, min
                                   new=_value(ind, rev.new_value)))
         ordered = sorted(values, key=lambda v: (indicators[v.indicator_id].position if v.indicator_id in indicators
                                                 else 0, v.indicator_id))
-        views.append(SubmissionView(
+        view = SubmissionView(
             round=rnd, submission=sub, when=format_datetime(sub.submitted_at),
             values=[(reporting.indicator_name(indicators[v.indicator_id]) if v.indicator_id in indicators else "?",
                      _value(indicators.get(v.indicator_id), v.value)) for v in ordered],
-            changes=changes))
+            changes=changes)
+        if rnd.requires_review and sub.review:
+            view.review_label = review.state_label(sub.review)
+            view.reviews = _review_entries(session, sub, people)
+            reviewer = person.role in review.REVIEWERS and unit.id != person.unit_id
+            view.can_review = reviewer and sub.review == review.WAITING and not rnd.locked
+            if reviewer and sub.review == review.WAITING and rnd.locked:
+                view.review_note = _("The round {title} is locked, so its reports can no longer be reviewed.").format(
+                    title=rnd.title)
+        views.append(view)
     periods = progress.current_periods(session, now)
     targets: list[TargetRow] = []
     period_code = ""
@@ -469,6 +610,18 @@ def unit_page(session: Session, person: Person, unit_id: int, now: datetime, min
                                  .order_by(col(Unit.code))).all()) if is_leader(person) else []
     return UnitPage(unit=unit, parent=parent, submissions=views, targets=targets, period=period_code,
                     children=children)
+
+
+def _review_entries(session: Session, sub: Submission, people: dict[int | None, Person]) -> list[ReviewEntry]:
+    entries = []
+    for row in review.history(session, sub):
+        who = people.get(row.person_id) if row.person_id is not None else None
+        if who is None and row.person_id is not None:
+            who = session.get(Person, row.person_id)
+        entries.append(ReviewEntry(when=format_datetime(row.at), state=review.state_label(row.state),
+                                   who=(who.full_name or _("(no name)")) if who else "—", comment=row.comment,
+                                   revision=row.revision))
+    return entries
 
 
 def _target_text(p: progress.Progress) -> str:
