@@ -41,11 +41,13 @@ def test_one_process_leads_and_another_takes_over_when_its_connection_dies(pg):
     try:
         assert a.check() is True
         assert b.check() is False and b.check() is False  # the lock is held: b follows, however often it asks
-        # the leader's process dies: PostgreSQL ends its session (as when a SIGKILLed process's socket closes)
+        # the leader's process dies: PostgreSQL ends its session (as when a SIGKILLed process's socket closes);
+        # advisory locks are per database and the server is shared: only this test's database is looked at
         admin = make_engine(pg)
         with admin.begin() as conn:
             killed = conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c"),
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
                 {"c": LEADER_KEY}).scalars().all()
         admin.dispose()
         assert killed == [True]
