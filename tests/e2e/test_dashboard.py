@@ -254,3 +254,49 @@ def test_an_officer_sees_only_their_union_and_links_cookies_and_forms_are_checke
     finally:
         again.close()
     fake.assert_clean()
+
+
+def test_an_officer_returns_a_report_from_the_dashboard_and_the_chair_reads_the_comment(fake, running,
+                                                                                          browser_page):
+    from bot.clock import utcnow
+    from bot.db import session_scope
+    from bot.services import review
+
+    url, people, port = running
+    chairs, officers, _staff = province_users(fake, people)
+    rid, unit_ids = ids(url)
+    with session_scope(make_engine(url)) as s:  # R1 now requires review: G01–G05 wait for it
+        assert review.set_required(s, s.get(Round, rid), True, utcnow()) == 5
+
+    page = browser_page
+    sign_in(page, sign_in_link(officers["U1"]))
+    page.click("text=Đợt thử R1")
+    page.wait_for_selector("#units")
+    assert "chờ duyệt 5" in page.inner_text("#reviews")
+    shot(page, "review-round")
+    page.click('#units tr[data-unit="G02"] [data-field="review"] a')
+    page.wait_for_selector("#submissions")
+    with Session(make_engine(url)) as s:
+        sid = s.exec(select(Submission.id).where(Submission.unit_id == unit_ids["G02"])).one()
+    comment = "Số đoàn viên không khớp danh sách, đề nghị kiểm tra lại"
+    page.fill(f"#comment-{sid}", comment)
+    shot(page, "review-comment")
+    page.click(f"#return-{sid}")
+    assert "Đã trả lại báo cáo của CĐCS số 02" in page.inner_text("#result")
+    shot(page, "review-returned")
+
+    told = chairs["G02"].wait_for(lambda m: "đã bị trả lại để kiểm tra" in m.text, timeout=30)
+    assert comment in told.text
+    assert "Sửa ngay" in texts([told]) or any("Sửa ngay" in b.get("text", "") for row in
+                                               (told.reply_markup or {}).get("inline_keyboard", []) for b in row)
+    summary = texts(press(chairs["G02"], "Sửa ngay"))  # the push's button starts the correction
+    assert "Tóm tắt" in summary
+
+    # the unit page keeps the history beside the figures; the report is no longer offered for a decision
+    page.click("#back")
+    history = page.inner_text("table.reviews")
+    assert "trả lại" in history and comment in history
+    assert page.query_selector(f"#return-{sid}") is None
+    with Session(make_engine(url)) as s:
+        assert s.get(Submission, sid).review == review.RETURNED
+    fake.assert_clean()

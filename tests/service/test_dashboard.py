@@ -466,7 +466,7 @@ def test_an_officer_approves_and_returns_from_the_dashboard_and_the_chair_is_tol
 
     g01, g02 = submission_of(engine, "G01"), submission_of(engine, "G02")
     unit_page = client.get(f"/dashboard/units/{unit_id(engine, 'G01')}").text
-    assert "Duyệt: chờ duyệt." in unit_page and f'id="return-{g01.id}"' in unit_page
+    assert "Tình trạng duyệt: chờ duyệt" in unit_page and f'id="return-{g01.id}"' in unit_page
     token = csrf_of(unit_page)
 
     approved = client.post(f"/dashboard/submissions/{g01.id}/review",
@@ -508,7 +508,7 @@ def test_an_officer_approves_and_returns_from_the_dashboard_and_the_chair_is_tol
     # the chair sees their state and the comment, and cannot review
     chair = signed_in(app, engine, person(world["chairs"]["G02"]))
     own = chair.get(f"/dashboard/units/{unit_id(engine, 'G02')}").text
-    assert "Duyệt: trả lại." in own and "Số đoàn viên không khớp danh sách" in own
+    assert "Tình trạng duyệt: trả lại" in own and "Số đoàn viên không khớp danh sách" in own
     assert 'name="action"' not in own
     assert "Duyệt: trả lại" in chair.get(f"/dashboard/rounds/{rid}").text
     g03 = submission_of(engine, "G03")
