@@ -14,7 +14,7 @@ from bot.db import make_engine, session_scope
 from bot.models import AuditLog, Round, Unit
 from bot.services import reporting
 from bot.clock import utcnow
-from e2e import BotProcess, press, say, texts
+from e2e import BotProcess, press, press_forged, say, texts
 
 pytestmark = pytest.mark.e2e
 from worlds import TEST_ROUND, add_test_round, bind, revisions, submitted
@@ -96,9 +96,7 @@ def test_forged_callback_for_another_units_round_is_refused(fake, bot, demo_db):
         round_id = s.exec(select(Round.id).where(Round.code == TEST_ROUND)).one()
     # forge a button with the data shape the bot uses, versions 0..30
     last = chair.messages()[-1]
-    for version in range(30):
-        chair.press_raw(f"s{version}:report:round:{round_id}", message_id=last.message_id)
-    chair.wait_replies()
+    press_forged(chair, [f"s{version}:report:round:{round_id}" for version in range(30)], message_id=last.message_id)
     fake.wait_idle()
     assert "mục 1/" not in " ".join(m.text or "" for m in chair.messages())
     assert submitted(engine, TEST_ROUND, "TD_001") is None

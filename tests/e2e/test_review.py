@@ -16,7 +16,7 @@ from bot.clock import local_today, utcnow
 from bot.db import make_engine, session_scope
 from bot.models import AuditLog, ChatIdentity, Outbox, OutboxStatus, Person, Role, Round, Submission, SubmissionReview, Unit
 from bot.services import reporting, review
-from e2e import BotProcess, press, say, texts, wait_until
+from e2e import BotProcess, press, press_forged, say, texts, wait_until
 from worlds import add_test_round, bind
 
 pytestmark = pytest.mark.e2e
@@ -135,10 +135,9 @@ def test_an_officer_of_another_union_cannot_see_or_act_typed_or_forged(fake, bot
     assert "chỉ duyệt được báo cáo của các đơn vị thuộc công đoàn mình" in texts(say(other, f"/duyet {ROUND} TD_001"))
     assert name_absent(other, unit_name(engine, "TD_001"))
     last = other.messages()[-1]
-    for action in ("show", "approve", "return", "bulkok"):
-        for version in range(12):
-            other.press_raw(f"s{version}:review:{action}:{sub_id}", message_id=last.message_id)
-    other.wait_replies()
+    press_forged(other, [f"s{version}:review:{action}:{sub_id}"
+                         for action in ("show", "approve", "return", "bulkok") for version in range(12)],
+                 message_id=last.message_id)
     fake.wait_idle()
     assert state(engine, "TD_001") == review.WAITING
     assert f"Tổng số đoàn viên: {members}" not in " ".join(m.text or "" for m in other.messages())

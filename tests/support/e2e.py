@@ -125,6 +125,14 @@ def press(user: FakeUser, label: str) -> list[FakeMessage]:
     raise AssertionError(f"no button {label!r}; last buttons: {user.buttons()}")
 
 
+def press_forged(user: FakeUser, datas: list[str], message_id: int | None = None, timeout: float = 60.0) -> None:
+    """Send callback queries with forged data and wait until the bot has answered every one
+    (a busy machine may take longer than a quiet moment on the stand-in suggests)."""
+    queries = [user.press_raw(data, message_id=message_id) for data in datas]
+    for query in queries:
+        user.wait_answer(query, timeout=timeout)
+
+
 def say(user: FakeUser, text: str) -> list[FakeMessage]:
     """Send text and return the bot's replies (waits for them)."""
     user.send(text)
