@@ -61,6 +61,8 @@ def render_round_chart(rollup: RoundRollup, codes: list[str] | None = None) -> b
         ax1, ax2 = fig.subplots(2, 1, height_ratios=[top_h, bottom_h])
         scope = rollup.root.name if rollup.root is not None else _("all units")
         fig.suptitle(_label(f"{rollup.round.title} — {short_name(scope)}", 48), fontsize=13, fontweight="bold")
+        if rollup.reviews is not None:  # a picture may travel without its caption: it says its basis itself
+            fig.supxlabel(_label(rollup.basis(), 90), fontsize=9, color="#444444")
         _completeness(ax1, bars)
         _progress(ax2, results)
         buf = io.BytesIO()

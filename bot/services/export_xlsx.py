@@ -191,10 +191,7 @@ def _summary_sheet(ws: Worksheet, rollup: RoundRollup, min_coverage: float = fig
         _("Year and term targets are compared with the cumulative figures of their period up to this round."),
     ]
     if rollup.reviews is not None:
-        counts = rollup.reviews
-        notes.append((_("Figures count approved reports only ({a} of {s} submitted).") if rollup.approved_only
-                      else _("Figures count every submitted report; {a} of {s} approved ({share}).")).format(
-            a=counts.approved, s=counts.submitted, share=figures.format_percent(counts.approved_share)))
+        notes.append(rollup.basis())
     ws.append([])
     for note in notes:
         ws.append([note])

@@ -262,6 +262,18 @@ class RoundRollup:
     reviews: ReviewCounts | None = None  # review states of the submitted reports (None: no review)
     reviews_by_group: dict[int, ReviewCounts] = field(default_factory=dict)
 
+    def basis(self) -> str:
+        """Which reports the figures count, in words ("" for a round without review): said beside
+        the figures on the dashboard, in the workbook and under the chart."""
+        counts = self.reviews
+        if counts is None:
+            return ""
+        if self.approved_only:
+            return _("Figures count approved reports only ({a} of {s} submitted).").format(
+                a=counts.approved, s=counts.submitted)
+        return _("Figures count every submitted report; {a} of {s} approved ({share}).").format(
+            a=counts.approved, s=counts.submitted, share=figures.format_percent(counts.approved_share))
+
     def indicator(self, code: str) -> IndicatorResult:
         for result in self.indicators:
             if result.indicator.code == code:

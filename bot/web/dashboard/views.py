@@ -208,18 +208,6 @@ def may_review_round(person: Person, rnd: Round) -> bool:
     return person.role in review.REVIEWERS and rnd.requires_review and not rnd.locked
 
 
-def basis_text(roll: RoundRollup) -> str:
-    """Which reports the figures count (rounds that require review); the words of /tonghop and the workbook."""
-    counts = roll.reviews
-    if counts is None:
-        return ""
-    if roll.approved_only:
-        return _("Figures count approved reports only ({a} of {s} submitted).").format(
-            a=counts.approved, s=counts.submitted)
-    return _("Figures count every submitted report; {a} of {s} approved ({share}).").format(
-        a=counts.approved, s=counts.submitted, share=figures.format_percent(counts.approved_share))
-
-
 def round_page(session: Session, person: Person, round_id: int, unit_id: int | None, now: datetime,
                min_coverage: float, approved_only: bool = False) -> RoundPage:
     rnd = visible_round(session, person, round_id)
@@ -237,7 +225,7 @@ def round_page(session: Session, person: Person, round_id: int, unit_id: int | N
         can_export=is_leader(person), can_remind=is_leader(person) and not rnd.locked and c.missing > 0,
         can_lock=person.role in LOCKERS and not rnd.locked)
     page.reviews, page.review_by_group = roll.reviews, roll.reviews_by_group
-    page.approved_only, page.basis = approved_only, basis_text(roll) if is_leader(person) else ""
+    page.approved_only, page.basis = approved_only, roll.basis() if is_leader(person) else ""
     page.can_review = may_review_round(person, rnd)
     if page.can_review:
         page.waiting_here = len(review.waiting(session, rnd, person, unit.id))
