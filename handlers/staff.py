@@ -475,7 +475,7 @@ def cmd_ranking(ctx: Ctx, args: str) -> None:
         return
     ranking = scoring.rank(ctx.session, req.round, req.unit.id, approved_only=req.approved_only)
     lines = _round_header(ctx, req, _("Emulation ranking"))
-    options = _basis_switch(ctx, req, ranking.rollup, "xephang")
+    options = [] if _is_chair(ctx) else _basis_switch(ctx, req, ranking.rollup, "xephang")
     if not _is_chair(ctx) and not args.strip():
         options += _choices(ctx, req, "xephang")
     indicators = _scored_indicators(ranking)
@@ -483,7 +483,7 @@ def cmd_ranking(ctx: Ctx, args: str) -> None:
         lines += ["", _("No indicator of this round has a target to score against, so there is no ranking.")]
         ctx.say("\n".join(lines), options)
         return
-    basis = basis_line(ranking.rollup)
+    basis = None if _is_chair(ctx) else basis_line(ranking.rollup)  # a chair sees their own score, as /tonghop
     if basis:
         lines += ["", basis]
     legend = " · ".join(f"({n}) {esc(reporting.indicator_name(i))} ×{format_number(ranking.weights[i.code], locale=current_language())}"

@@ -257,3 +257,14 @@ def test_bieudo_draws_approved_reports_only_when_asked_and_the_caption_says_whic
     staff.send("/bieudo 2026-Q2 LDLD_TD")
     [plain] = [r.file for r in staff.history[-1].replies if r.file is not None]
     assert "duyệt" not in plain.caption and staff.options() == []
+
+
+def test_a_chair_gets_no_basis_switch_in_xephang(demo_engine, settings):
+    from bot.models import Role
+    from worlds import bind
+
+    [code] = _review_q3(demo_engine, 1)
+    bind(demo_engine, code, "9304", channel="test", role=Role.CHAIR)
+    chair = CoreChat(demo_engine, settings, user_id="9304", now=NOW)
+    chair.send("/xephang 2026-Q3")
+    assert "điểm" in chair.text and "Số liệu" not in chair.text and chair.options() == []
