@@ -167,11 +167,13 @@ def test_two_processes_share_one_send_pace(pg):
         for e in engines:
             e.dispose()
     alone_time, alone_peak = two_processes_pacing(lambda: Pacer(40))
-    # together at the rate: 60 sends at 40/s take 1,5 s, never more than ~20 in half a second
+    # together at the rate: 60 sends at 40/s take 1,5 s (a busy machine only makes it slower), about 20 in
+    # any half second (the times are read by threads after their slot: a descheduled one reads late and
+    # bunches with the next, hence the margin)
     assert shared_time >= 59 / 40 - 0.05, shared_time
-    assert shared_peak <= 21, shared_peak
-    # each process pacing alone would send twice as fast (what issue 15 measured: hundreds of 429s)
-    assert alone_time < 1.0 and alone_peak >= 38, (alone_time, alone_peak)
+    assert shared_peak <= 23, shared_peak
+    # each process pacing alone sends twice as fast (what issue 15 measured: hundreds of 429s)
+    assert alone_time < shared_time * 0.75 and alone_peak >= 30, (alone_time, alone_peak, shared_time)
 
 
 def test_a_429_seen_by_one_process_pauses_the_other(pg):
