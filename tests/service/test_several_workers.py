@@ -292,3 +292,29 @@ def test_updates_of_one_chat_reaching_two_workers_are_handled_in_order_one_at_a_
     assert [text for text, _, _ in spans] == [f"u{n}" for n in range(updates)]  # in the order received
     for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
         assert end <= start, "two updates of one chat were handled at once"
+
+
+def test_a_subtree_larger_than_postgresqls_parameter_limit_is_read_in_one_query(pg):
+    """The provincial staff's visible units at national size: more ids than one statement may
+    carry as parameters (65.535) must not reach PostgreSQL as an IN list."""
+    from sqlalchemy import insert
+
+    from bot.models import Level, Unit
+    from bot.services import registry
+
+    eng = make_engine(pg)
+    try:
+        with session_scope(eng) as s:
+            province = Unit(code="P", name="Tỉnh", level=Level.PROVINCE)
+            s.add(province)
+            s.flush()
+            union = Unit(code="U", name="Huyện", level=Level.UPPER, parent_id=province.id)
+            s.add(union)
+            s.flush()
+            s.execute(insert(Unit), [dict(code=f"G{n:06d}", name=f"CĐCS {n}", level=Level.GRASSROOTS,
+                                          parent_id=union.id, active=True) for n in range(70_000)])
+            root = province.id
+        with Session(eng) as s:
+            assert len(registry.subtree_ids(s, root)) == 70_002
+    finally:
+        eng.dispose()
