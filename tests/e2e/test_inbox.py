@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.db import make_engine
 from bot.models import InboxUpdate
-from e2e import BotProcess, say, texts
+from e2e import BotProcess, say, texts, wait_until
 from worlds import bind
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,8 @@ def test_an_unreadable_update_is_skipped_and_logged_once(fake, bot, demo_db):
     replies = say(chair, "/help")  # queued behind the bad one, in the same batch
     assert replies
     fake.wait_idle()
-    time.sleep(1)
+    wait_until(lambda: f"skipped update {bad}" in bot.log(), what="the skipped update in the log")
+    time.sleep(0.5)  # and said once: no second line follows
     log = bot.log()
     assert log.count(f"skipped update {bad}") == 1, log[-3000:]
     polls = fake.calls("getUpdates")
