@@ -3,9 +3,13 @@
 SQLite is single-process (a lock file refuses a second `congdoan run`), so there the one
 process always leads. On PostgreSQL any number of processes may share the database:
 
-- every process answers the updates it receives (webhooks) and drains the outbox (rows are
-  claimed under a lease with FOR UPDATE SKIP LOCKED, bot/services/outbox.py) and takes its
-  send slots from one pace kept in the database (bot.pacing.SharedPacer);
+- every process answers the updates it receives (webhooks), a chat's updates one at a time
+  and in the order they were stored whichever process got them (a per-chat advisory lock,
+  bot/services/inbox.take_turn; Zalo's updates are not stored in the inbox, so for them
+  only "one at a time" holds, and a redelivery to another process is not recognised);
+- every process drains the outbox (rows are claimed under a lease with FOR UPDATE SKIP
+  LOCKED, bot/services/outbox.py) and takes its send slots from one pace kept in the
+  database (bot.pacing.SharedPacer);
 - one process, the leader, runs the singleton jobs: the reminder planner, the queueing of
   large notices, the notices' progress edits, the pruning of delivered pushes, and the long
   polling of the platforms (Telegram allows one getUpdates consumer per bot).
