@@ -1,15 +1,46 @@
-"""Demo data modelled on the Lai Châu provincial labour federation (LĐLĐ tỉnh Lai Châu).
+"""Demo data modelled on the Lai Châu provincial labour federation (LĐLĐ tỉnh Lai Châu), in
+the shape a province has in 2026: its history under the district federations, its
+current rounds under the unions that replaced them.
 
-`load_demo(session)` builds a province with 8 upper-level unions and 300 grassroots
-unions (CĐCS), the indicator catalogue of examples/indicators.csv (the file a real
-province starts from, loaded with the same import), periods of 2026 and
-the 2023–2028 term, targets taken from the federation's 2023–2028 action
-programme, and five reporting rounds for 2026. Unit names are plausible but
-fictional; contacts and phone numbers are invented.
+`load_demo(session)` builds:
+
+- the indicator catalogue of examples/indicators.csv (the file a real province starts
+  from, loaded with the same import);
+- the tree as it was until 30/06/2025 (the seeds' shape): the province, 7 district/city
+  federations (LĐLĐ huyện/thành phố, LDLD_TP … LDLD_TNU) and the provincial Công đoàn
+  Viên chức (CDVC_LC), with 300 grassroots unions (CĐCS);
+- the reorganisation of 01/07/2025 (PRODUCT.md, "The organisation": district federations
+  were replaced by commune/ward unions, grassroots unions moved directly under the
+  provincial federation or under new upper-level unions, some CĐCS closed or merged),
+  applied with the restructure service (bot/services/restructure.py, the code path of
+  `congdoan unit move/merge/close` and `congdoan import restructure`), so each change is
+  a dated UnitEvent:
+    * every district federation ends (closed on 01/07/2025);
+    * its state enterprises (DNNN), its district health centre (Trung tâm Y tế) and its
+      upper-secondary school (Trường THPT) move directly under the provincial federation;
+    * the CĐCS of the district's education office (Phòng Giáo dục và Đào tạo) closes; the
+      CĐCS of its People's Council and Committee office (Văn phòng HĐND và UBND) merges into
+      the CĐCS of the town's own UBND where the demo has one (thành phố Lai Châu, Than
+      Uyên), and closes elsewhere;
+    * every other CĐCS of the district moves under one new commune/ward union;
+  CDVC_LC and its CĐCS stay as they were.
+- quarterly rounds of 2024 and 2025 (all locked, with reports: 2024–Q2/2025 under the
+  districts, Q3–Q4/2025 under the new tree), the periods of 2024–2026 and the 2023–2028
+  term, targets of 2026 on today's tree taken from the federation's 2023–2028 action
+  programme, and five reporting rounds for 2026 (see bot/demo_history.py for the reports).
+
+INVENTED, not taken from the seeds or PRODUCT.md: the new upper-level unions (NEW_UPPERS:
+one commune/ward union per former district, named after the commune or ward that took the
+old district town's name — "Công đoàn xã Mường Tè", "Công đoàn phường Tân Phong" … — with
+their codes CDX_*/CDP_TP and contacts), and which CĐCS close, merge or move where (the
+rules above). A real province has one union per new commune; the demo keeps one per former
+district so that its tree stays small. All unit names are plausible but fictional;
+contacts and phone numbers are invented.
 
 It is idempotent by content: everything goes through the same upserts as the
-import files (indicators, units, targets, rounds) or compares field by field
-(periods), so a second run finds every row already in place and writes nothing.
+import files (indicators, units, targets, rounds), compares field by field
+(periods), or is a restructure whose actions are already true (no-ops), so a second
+run finds every row already in place and writes nothing.
 No people or invite codes are created here.
 """
 
@@ -20,14 +51,16 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.models import Level, Period, Sector
+from bot.clock import utcnow
+from bot.models import Level, Period, Sector, Unit
 from bot.demo_history import ensure_history
-from bot.services import audit
+from bot.services import audit, restructure
 from bot.services.imports import (
     ImportReport,
     import_indicators,
@@ -47,7 +80,12 @@ PROVINCE_NAME = "Liên đoàn Lao động tỉnh Lai Châu"
 MEMBERS_TOTAL = 24_200  # members today; the 2023–2028 term target is 24.500
 YEAR = 2026
 TERM = "2023-2028"
-PERIOD_CODES = ("2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-H1", "2026-H2", TERM)
+HISTORY_YEARS = (2024, 2025)  # years with quarterly rounds already reported and locked
+RESTRUCTURE_DAY = date(2025, 7, 1)  # district federations end; their CĐCS move, close or merge
+PERIOD_CODES = (
+    *(code for y in HISTORY_YEARS for code in (str(y), *(f"{y}-Q{q}" for q in range(1, 5)))),
+    "2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026-H1", "2026-H2", TERM,
+)
 
 GRASSROOTS, UPPER = Level.GRASSROOTS.value, Level.UPPER.value
 HCSN, DNNN, NGOAINN = Sector.HCSN.value, Sector.DNNN.value, Sector.NGOAINN.value
@@ -130,6 +168,38 @@ UPPERS: tuple[UpperSpec, ...] = (
     UpperSpec("CDVC_LC", "Công đoàn Viên chức tỉnh Lai Châu", "VC", "", (), 42,
               "Đ/c Hoàng Thị Lan (Chủ tịch) – 0913 552 086"),
 )
+
+
+
+@dataclass(frozen=True)
+class NewUpperSpec:
+    """A commune/ward union founded on 01/07/2025 in place of a district federation (INVENTED)."""
+
+    code: str
+    name: str
+    replaces: str  # the district federation whose CĐCS it takes over
+    town_office: str  # the CĐCS "UBND <town>" the district's Văn phòng HĐND và UBND merges into, or ""
+    contact: str
+
+
+# INVENTED (see the module docstring): names after the communes/wards that took the old district
+# towns' names, codes, contacts.
+NEW_UPPERS: tuple[NewUpperSpec, ...] = (
+    NewUpperSpec("CDP_TP", "Công đoàn phường Tân Phong", "LDLD_TP", "UBND phường Tân Phong",
+                 "Đ/c Nguyễn Thị Hằng (Chủ tịch) – 0912 406 118"),
+    NewUpperSpec("CDX_TD", "Công đoàn xã Tam Đường", "LDLD_TD", "", "Đ/c Lò Văn Thành (Chủ tịch) – 0915 233 604"),
+    NewUpperSpec("CDX_PT", "Công đoàn xã Phong Thổ", "LDLD_PT", "", "Đ/c Tẩn Thị Mai (Chủ tịch) – 0983 517 290"),
+    NewUpperSpec("CDX_SH", "Công đoàn xã Sìn Hồ", "LDLD_SH", "", "Đ/c Vàng A Sùng (Chủ tịch) – 0944 180 372"),
+    NewUpperSpec("CDX_MT", "Công đoàn xã Mường Tè", "LDLD_MT", "", "Đ/c Lý Văn Pờ (Chủ tịch) – 0967 042 815"),
+    NewUpperSpec("CDX_THU", "Công đoàn xã Than Uyên", "LDLD_THU", "UBND thị trấn Than Uyên",
+                 "Đ/c Lường Thị Thu (Chủ tịch) – 0936 725 401"),
+    NewUpperSpec("CDX_TNU", "Công đoàn xã Tân Uyên", "LDLD_TNU", "", "Đ/c Đèo Văn Hưng (Chủ tịch) – 0918 364 927"),
+)
+NEW_UPPER_LABEL = "Công đoàn xã, phường"
+# CĐCS of a former district that go directly under the provincial federation (by name start)
+TO_PROVINCE_NAMES = ("Trung tâm Y tế ", "Trường THPT ")
+CLOSED_NAMES = ("Phòng Giáo dục và Đào tạo ",)
+MERGED_NAMES = ("Văn phòng HĐND và UBND ",)  # into the town's UBND where there is one, else closed
 
 PROVINCE_CONTACT = "Văn phòng LĐLĐ tỉnh – 0213 3 876 501"
 
@@ -247,23 +317,88 @@ def _sector_units(upper: UpperSpec, rng: random.Random) -> list[_Grassroots]:
             for name, lo, hi in PROVINCIAL_AGENCIES[: upper.size]]
 
 
-def _scale_members(units: list[tuple[str, _Grassroots]]) -> dict[str, int]:
-    """Scale the raw figures so that they add up to MEMBERS_TOTAL exactly."""
-    raw_total = sum(g.weight for _c, g in units)
+def _scale_members(units: list[tuple[str, _Grassroots]], ended: set[str]) -> dict[str, int]:
+    """Scale the raw figures so that the CĐCS active today (not in `ended`) have MEMBERS_TOTAL exactly."""
+    raw_total = sum(g.weight for c, g in units if c not in ended)
     members = {code: max(3, round(g.weight * MEMBERS_TOTAL / raw_total)) for code, g in units}
     biggest = max(members, key=lambda c: members[c])
-    members[biggest] += MEMBERS_TOTAL - sum(members.values())
+    members[biggest] += MEMBERS_TOTAL - sum(n for c, n in members.items() if c not in ended)
     return members
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of the demo's reorganisation of 01/07/2025, as in a restructure file."""
+
+    kind: str  # restructure.MOVE / MERGE / CLOSE
+    code: str
+    to: str = ""
 
 
 @dataclass
 class DemoTree:
-    """The generated union tree: unit rows ready for the import, and members per CĐCS."""
+    """The generated union tree: unit rows ready for the import (the tree until 30/06/2025, plus
+    the new upper-level unions), members per CĐCS, and the changes of 01/07/2025."""
 
     unit_rows: list[dict[str, Any]]
     members: dict[str, int]  # CĐCS code → members_hint
-    parent_of: dict[str, str]  # CĐCS code → upper code
+    parent_of: dict[str, str]  # CĐCS code → upper code until 30/06/2025
     sector_of: dict[str, str]
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def ended(self) -> set[str]:
+        """Codes of the units closed or merged on 01/07/2025."""
+        return {c.code for c in self.changes if c.kind in (restructure.CLOSE, restructure.MERGE)}
+
+    @property
+    def parent_now(self) -> dict[str, str]:
+        """CĐCS code → upper code today, for the CĐCS still active."""
+        moved = {c.code: c.to for c in self.changes if c.kind == restructure.MOVE}
+        ended = self.ended
+        return {code: moved.get(code, parent) for code, parent in self.parent_of.items() if code not in ended}
+
+    @property
+    def members_now(self) -> dict[str, int]:
+        """Members of the CĐCS still active."""
+        ended = self.ended
+        return {code: n for code, n in self.members.items() if code not in ended}
+
+    def rows_now(self) -> list[dict[str, Any]]:
+        """The unit rows with today's parents (what the import must find once the change is applied)."""
+        parents = self.parent_now
+        return [dict(r, parent_code=parents.get(r["code"], r["parent_code"])) for r in self.unit_rows]
+
+    def active_rows(self) -> list[dict[str, Any]]:
+        """The units active today, with today's parents."""
+        ended = self.ended
+        return [r for r in self.rows_now() if r["code"] not in ended]
+
+    def upper_codes_now(self) -> list[str]:
+        """The upper-level unions of today's tree."""
+        return [u.code for u in UPPERS if not u.place] + [n.code for n in NEW_UPPERS]
+
+
+def _district_changes(rows: list[dict[str, Any]], parent_of: dict[str, str]) -> list[Change]:
+    """What happens to every CĐCS and every district federation on 01/07/2025 (rules in the docstring)."""
+    changes: list[Change] = []
+    name_of = {r["code"]: r["name"] for r in rows}
+    sector_of = {r["code"]: r["sector"] for r in rows}
+    for new in NEW_UPPERS:
+        codes = sorted((c for c, p in parent_of.items() if p == new.replaces), key=lambda c: c)
+        town = next((c for c in codes if new.town_office and name_of[c] == new.town_office), "")
+        for code in codes:
+            name = name_of[code]
+            if name.startswith(CLOSED_NAMES):
+                changes.append(Change(restructure.CLOSE, code))
+            elif name.startswith(MERGED_NAMES):
+                changes.append(Change(restructure.MERGE, code, town) if town else Change(restructure.CLOSE, code))
+            elif sector_of[code] == DNNN or name.startswith(TO_PROVINCE_NAMES):
+                changes.append(Change(restructure.MOVE, code, PROVINCE_CODE))
+            else:
+                changes.append(Change(restructure.MOVE, code, new.code))
+        changes.append(Change(restructure.CLOSE, new.replaces))
+    return changes
 
 
 def build_tree() -> DemoTree:
@@ -284,11 +419,15 @@ def build_tree() -> DemoTree:
             code = f"{upper.prefix}_{i:03d}"
             grassroots.append((code, g))
             parent_of[code] = upper.code
-    members = _scale_members(grassroots)
+    for new in NEW_UPPERS:
+        rows.append(dict(code=new.code, name=new.name, parent_code=PROVINCE_CODE, level=UPPER, sector="",
+                         type_label=NEW_UPPER_LABEL, contact=new.contact, members=""))
+    changes = _district_changes([dict(code=c, name=g.name, sector=g.sector) for c, g in grassroots], parent_of)
+    members = _scale_members(grassroots, {c.code for c in changes if c.kind != restructure.MOVE})
     for code, g in grassroots:
         rows.append(dict(code=code, name=g.name, parent_code=parent_of[code], level=GRASSROOTS,
                          sector=g.sector, type_label=g.type_label, contact="", members=members[code]))
-    return DemoTree(rows, members, parent_of, {c: g.sector for c, g in grassroots})
+    return DemoTree(rows, members, parent_of, {c: g.sector for c, g in grassroots}, changes)
 
 
 # --------------------------------------------------------------------------- targets and rounds
@@ -299,7 +438,7 @@ def _round_up(value: float, step: int) -> int:
 
 
 def _grassroots_targets(tree: DemoTree) -> Iterator[dict[str, Any]]:
-    for code, members in tree.members.items():
+    for code, members in tree.members_now.items():
         new_members = round(members * 0.03) if members >= 30 else 0
         if new_members:
             yield dict(unit_code=code, indicator="DV_MOI", period=str(YEAR), value=new_members)
@@ -309,7 +448,10 @@ def _grassroots_targets(tree: DemoTree) -> Iterator[dict[str, Any]]:
 
 
 def build_target_rows(tree: DemoTree) -> list[dict[str, Any]]:
-    """Targets: term and 2026 for the province, 2026 per upper union and per CĐCS."""
+    """Targets: term and 2026 for the province, 2026 per upper union and per CĐCS of today's tree.
+
+    The province's 2026 DV_MOI / QXH_THU / GT_DANG are its upper unions' targets plus those of
+    the CĐCS directly under it."""
     rows = [
         dict(unit_code=PROVINCE_CODE, indicator="DV_TONG", period=TERM, value=24_500),
         dict(unit_code=PROVINCE_CODE, indicator="TULDTT", period=TERM, value=85),
@@ -322,35 +464,52 @@ def build_target_rows(tree: DemoTree) -> list[dict[str, Any]]:
     ):
         rows.append(dict(unit_code=PROVINCE_CODE, indicator=indicator, period=year, value=value, sector=sector))
     grassroots = list(_grassroots_targets(tree))
+    parent_now = tree.parent_now
     province_new = province_fund = 0
-    for upper in UPPERS:
-        children = [r for r in grassroots if tree.parent_of[r["unit_code"]] == upper.code]
+    for upper in tree.upper_codes_now():
+        children = [r for r in grassroots if parent_now[r["unit_code"]] == upper]
         new = _round_up(sum(r["value"] for r in children if r["indicator"] == "DV_MOI") * 1.1, 5)
         fund = sum(r["value"] for r in children if r["indicator"] == "QXH_THU")
         count = sum(1 for r in children if r["indicator"] == "GT_DANG")
-        rows += [dict(unit_code=upper.code, indicator="DV_MOI", period=year, value=new),
-                 dict(unit_code=upper.code, indicator="QXH_THU", period=year, value=fund),
-                 dict(unit_code=upper.code, indicator="GT_DANG", period=year, value=count)]
+        rows += [dict(unit_code=upper, indicator="DV_MOI", period=year, value=new),
+                 dict(unit_code=upper, indicator="QXH_THU", period=year, value=fund),
+                 dict(unit_code=upper, indicator="GT_DANG", period=year, value=count)]
         province_new += new
         province_fund += fund
+    direct = [r for r in grassroots if parent_now[r["unit_code"]] == PROVINCE_CODE]
+    province_new += sum(r["value"] for r in direct if r["indicator"] == "DV_MOI")
+    province_fund += sum(r["value"] for r in direct if r["indicator"] == "QXH_THU")
     rows += [dict(unit_code=PROVINCE_CODE, indicator="DV_MOI", period=year, value=province_new),
              dict(unit_code=PROVINCE_CODE, indicator="QXH_THU", period=year, value=province_fund),
-             dict(unit_code=PROVINCE_CODE, indicator="GT_DANG", period=year, value=len(tree.members))]
+             dict(unit_code=PROVINCE_CODE, indicator="GT_DANG", period=year, value=len(tree.members_now))]
     return rows + grassroots
 
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
+def _quarter_dates(year: int, quarter: int) -> tuple[str, str]:
+    """Opens the 1st of the quarter's last month, deadline the 20th of the next month."""
+    month = quarter * 3
+    nxt_year, nxt_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"01/{month:02d}/{year}", f"20/{nxt_month:02d}/{nxt_year}"
+
+
+def build_history_round_rows() -> list[dict[str, Any]]:
+    """Quarterly rounds of 2024 and 2025, already reported (bot/demo_history.py) and locked."""
+    return [
+        dict(code=f"{y}-Q{q}", title=f"Báo cáo số liệu quý {ROMAN[q]}/{y}", period=f"{y}-Q{q}",
+             opens=_quarter_dates(y, q)[0], deadline=_quarter_dates(y, q)[1],
+             indicators=" ".join(QUARTER_INDICATORS), audience_levels=GRASSROOTS)
+        for y in HISTORY_YEARS for q in range(1, 5)
+    ]
+
+
 def build_round_rows() -> list[dict[str, Any]]:
     """Quarterly rounds 2026-Q1…Q4 and the yearly round 2026-NAM."""
     quarter = " ".join(QUARTER_INDICATORS)
-    dates = {  # opens the 1st of the quarter's last month, deadline the 20th of the next month;
-        1: ("01/03/2026", "20/04/2026"),
-        2: ("01/06/2026", "20/07/2026"),
-        3: ("01/09/2026", "20/10/2026"),
-        4: ("01/11/2026", "20/01/2027"),  # Q4 opens a month early so the demo (21/11/2026) has it open
-    }
+    dates = {q: _quarter_dates(YEAR, q) for q in (1, 2, 3)}
+    dates[4] = ("01/11/2026", "20/01/2027")  # Q4 opens a month early so the demo (21/11/2026) has it open
     rows = [
         dict(code=f"{YEAR}-Q{q}", title=f"Báo cáo số liệu quý {ROMAN[q]}/{YEAR}", period=f"{YEAR}-Q{q}",
              opens=opens, deadline=deadline, indicators=quarter, audience_levels=GRASSROOTS)
@@ -360,6 +519,11 @@ def build_round_rows() -> list[dict[str, Any]]:
                      period=str(YEAR), opens="15/11/2026", deadline="20/12/2026",
                      indicators=" ".join(YEAR_INDICATORS), audience_levels=GRASSROOTS))
     return rows
+
+
+def all_round_rows() -> list[dict[str, Any]]:
+    """Every round of the demo: 2024–2025 (history) then 2026."""
+    return build_history_round_rows() + build_round_rows()
 
 
 # --------------------------------------------------------------------------- loading
@@ -412,6 +576,26 @@ def _run(summary: DemoSummary, name: str, report: ImportReport) -> None:
     summary.add(report.created, report.updated, report.unchanged)
 
 
+def _reorganised(session: Session, tree: DemoTree) -> bool:
+    """Whether the change of 01/07/2025 is in the database (every district federation has ended)."""
+    districts = [u.code for u in UPPERS if u.place]
+    rows = session.exec(select(Unit.code, Unit.active).where(Unit.code.in_(districts))).all()  # type: ignore[attr-defined]
+    return len(rows) == len(districts) and not any(active for _c, active in rows)
+
+
+def reorganise(session: Session, tree: DemoTree) -> int:
+    """Apply the change of 01/07/2025 through the restructure service; returns the changes made
+    (0 when it is already in place)."""
+    actions = [restructure.Action(kind=c.kind, code=c.code, effective=RESTRUCTURE_DAY, to=c.to, line=i)
+               for i, c in enumerate(tree.changes, start=1)]
+    plan = restructure.plan(session, actions, utcnow())
+    if not plan.ok:
+        raise DemoError(f"demo reorganisation refused: {plan.errors[:5]}")
+    if not plan.changes:
+        return 0
+    return restructure.apply(session, plan, actor=ACTOR, now=utcnow())
+
+
 def load_demo(session: Session) -> DemoSummary:
     """Load (or check) the Lai Châu demo data; a second run changes nothing. The caller commits."""
     summary = DemoSummary()
@@ -421,22 +605,25 @@ def load_demo(session: Session) -> DemoSummary:
     _ensure_periods(session, summary)
     tree = build_tree()
     unit_columns = ("code", "name", "parent_code", "level", "sector", "type_label", "contact", "members")
-    _run(summary, "units", import_unit_table(session, table_from_dicts(tree.unit_rows, unit_columns),
+    # the tree of 30/06/2025 on a first run; today's parents once the change of 01/07/2025 is in
+    unit_rows = tree.rows_now() if _reorganised(session, tree) else tree.unit_rows
+    _run(summary, "units", import_unit_table(session, table_from_dicts(unit_rows, unit_columns),
                                              actor=ACTOR, source="demo"))
+    summary.add(reorganise(session, tree), 0, 0)
     targets = build_target_rows(tree)
     _run(summary, "targets", import_target_table(
         session, table_from_dicts(targets, ("unit_code", "indicator", "period", "value", "sector")),
         actor=ACTOR, source="demo"))
-    rounds = build_round_rows()
+    rounds = all_round_rows()
     _run(summary, "rounds", import_round_table(
         session, table_from_dicts(rounds, ("code", "title", "period", "opens", "deadline", "indicators",
                                            "audience_levels")),
         actor=ACTOR, source="demo"))
     summary.add(ensure_history(session), 0, 0)
     summary.units = len(tree.unit_rows)
-    summary.upper_units = len(UPPERS)
-    summary.grassroots_units = len(tree.members)
-    summary.members = sum(tree.members.values())
+    summary.upper_units = len(tree.upper_codes_now())
+    summary.grassroots_units = len(tree.members_now)
+    summary.members = sum(tree.members_now.values())
     summary.targets = len(targets)
     summary.rounds = len(rounds)
     if summary.changed:

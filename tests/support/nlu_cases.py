@@ -41,8 +41,9 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
 
 
 def demo_vocabulary() -> Vocabulary:
-    """The vocabulary of the demo province, straight from the catalogue file and bot.demo's specs."""
-    from bot.demo import TERM, build_round_rows, build_tree, catalogue_path
+    """The vocabulary of the demo province, straight from the catalogue file and bot.demo's specs:
+    the units active today (as the bot's vocabulary has them) and every round."""
+    from bot.demo import TERM, all_round_rows, build_tree, catalogue_path
     from bot.services.imports import read_table
     from bot.services.periods import normalise_period_code
 
@@ -50,8 +51,8 @@ def demo_vocabulary() -> Vocabulary:
     return Vocabulary(
         indicators=[(r.get("code"), [r.get("name_vi"), *(a.strip() for a in r.get("aliases").split(";") if a.strip())])
                     for r in rows],
-        units=[UnitEntry(r["code"], r["name"], r["level"]) for r in build_tree().unit_rows],
-        rounds=[RoundEntry(r["code"], normalise_period_code(r["period"])) for r in build_round_rows()],
+        units=[UnitEntry(r["code"], r["name"], r["level"]) for r in build_tree().active_rows()],
+        rounds=[RoundEntry(r["code"], normalise_period_code(r["period"])) for r in all_round_rows()],
         terms=[TERM],
     )
 
