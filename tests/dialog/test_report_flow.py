@@ -202,7 +202,7 @@ def test_correction_keeps_history_and_lock_refuses(chat, demo_engine):
         s.commit()
     chat.send(f"/baocao {TEST_ROUND}")
     assert "đã khóa sổ" in chat.text and "liên hệ" in chat.text
-    assert "Liên đoàn Lao động huyện Tam Đường" in chat.text  # whom to contact
+    assert "Công đoàn xã Tam Đường" in chat.text  # whom to contact: the union above TD_001 today
 
 
 def test_late_submission_is_accepted_and_marked(chat, demo_engine):
@@ -239,7 +239,7 @@ def test_stale_and_forged_buttons(chat, demo_engine, settings):
 
 def test_english_user_gets_english(demo_engine, settings):
     add_test_round(demo_engine)
-    bind(demo_engine, "TD_002", "2002", channel="test")
+    bind(demo_engine, "TD_005", "2002", channel="test")
     chat = CoreChat(demo_engine, settings, user_id="2002", now=NOW, language_code="en")
     chat.send(f"/baocao {TEST_ROUND}")
     assert "figure 1 of 10" in chat.text and "Total union members" in chat.text
