@@ -1,4 +1,7 @@
-"""Restructuring the tree: move, rename, merge, close — planned, listed, applied all or nothing."""
+"""Restructuring the tree: move, rename, merge, close — planned, listed, applied all or nothing.
+
+The demo province already went through the reorganisation of 01/07/2026 (bot/demo.py); these
+tests restructure its new tree again from 01/07/2026."""
 
 from __future__ import annotations
 
@@ -18,13 +21,13 @@ from cli_runner import congdoan
 from worlds import bind
 
 NOW = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
-MOVED = [f"TP_{i:03d}" for i in range(1, 21)]
+MOVED = ["TP_001", "TP_005"] + [f"TP_{i:03d}" for i in range(9, 27)]  # 20 CĐCS under CDP_TP
 
 
 def write_file(tmp_path: Path, extra: list[str] | None = None) -> Path:
     lines = ["action,code,to,name,from,rebind"]
-    lines += [f"move,{code},LDLD_LC,,01/07/2025," for code in MOVED]
-    lines += ["merge,TD_001,TD_002,,01/07/2025,có", "close,PT_001,,,01/07/2025,"]
+    lines += [f"move,{code},LDLD_LC,,01/07/2026," for code in MOVED]
+    lines += ["merge,TD_001,TD_005,,01/07/2026,có", "close,PT_001,,,01/07/2026,"]
     lines += extra or []
     path = tmp_path / "restructure.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -36,7 +39,7 @@ def people(engine) -> dict[str, int]:
         "moved_chair": bind(engine, "TP_001", 7001, name="Chủ tịch chuyển"),
         "merged_chair": bind(engine, "TD_001", 7002, name="Chủ tịch sáp nhập"),
         "closed_chair": bind(engine, "PT_001", 7003, name="Chủ tịch giải thể"),
-        "survivor_chair": bind(engine, "TD_002", 7004, name="Chủ tịch TD_002"),
+        "survivor_chair": bind(engine, "TD_005", 7004, name="Chủ tịch TD_005"),
     }
     with session_scope(engine) as session:
         closed = session.exec(select(Unit).where(Unit.code == "PT_001")).one()
@@ -78,7 +81,7 @@ def test_dry_run_lists_every_consequence_and_writes_nothing(demo_engine, tmp_pat
     text = "\n".join(lines)
     for code in MOVED:
         assert f"Chuyển {code} " in text
-    assert "LDLD_TP Liên đoàn Lao động thành phố Lai Châu → LDLD_LC" in text
+    assert "CDP_TP Công đoàn phường Tân Phong → LDLD_LC" in text
     merge = next(e for e in result.effects if e.action.kind == restructure.MERGE)
     assert [(p.name, p.fate) for p in merge.people] == [("Chủ tịch sáp nhập", "rebound")]
     close = next(e for e in result.effects if e.action.kind == restructure.CLOSE)
@@ -92,7 +95,7 @@ def test_dry_run_lists_every_consequence_and_writes_nothing(demo_engine, tmp_pat
     assert "  Số nhắc nhở đang chờ bị hủy: 1" in lines
     assert "  Chủ tịch CĐCS Chủ tịch giải thể: thôi gắn với đơn vị này và được thông báo" in lines
     assert counts(demo_engine) == before
-    assert parent_code(demo_engine, "TP_001") == "LDLD_TP"
+    assert parent_code(demo_engine, "TP_001") == "CDP_TP"
 
 
 def test_applying_twice_changes_nothing_the_second_time(demo_engine, tmp_path):
@@ -110,7 +113,7 @@ def test_applying_twice_changes_nothing_the_second_time(demo_engine, tmp_path):
     assert all(parent_code(demo_engine, code) == "LDLD_LC" for code in MOVED)
     with Session(demo_engine) as session:
         merged = session.exec(select(Unit).where(Unit.code == "TD_001")).one()
-        survivor = session.exec(select(Unit).where(Unit.code == "TD_002")).one()
+        survivor = session.exec(select(Unit).where(Unit.code == "TD_005")).one()
         closed = session.exec(select(Unit).where(Unit.code == "PT_001")).one()
         assert (merged.active, merged.merged_into_id) == (False, survivor.id)
         assert closed.active is False
@@ -130,22 +133,23 @@ def test_applying_twice_changes_nothing_the_second_time(demo_engine, tmp_path):
 
 def test_one_bad_line_applies_nothing(demo_engine, tmp_path):
     before = counts(demo_engine)
-    path = write_file(tmp_path, ["move,TP_030,KHONG_CO,,01/07/2025,", "close,LDLD_TP,,,01/07/2025,"])
+    path = write_file(tmp_path, ["move,TP_030,KHONG_CO,,01/07/2026,", "close,CDP_TP,,,01/07/2026,"])
     actions, errors = restructure.read_actions(path, date(2026, 12, 2))
     with Session(demo_engine) as session:
         result = restructure.plan(session, actions, NOW)
     lines = dict(result.errors)
     assert set(lines) == {24, 25}
     assert "KHONG_CO" in lines[24]
-    assert "LDLD_TP" in lines[25]  # still has CĐCS under it (the 20 moved are not all of them)
+    assert "CDP_TP" in lines[25]  # still has CĐCS under it (the 20 moved are not all of them)
     assert counts(demo_engine) == before
 
 
 def test_later_lines_may_rely_on_earlier_ones(demo_engine, tmp_path):
     with Session(demo_engine) as session:
-        district = session.exec(select(Unit).where(Unit.code == "LDLD_MT")).one()
-        children = session.exec(select(Unit.code).where(Unit.parent_id == district.id)).all()
-    lines = ["action,code,to,from"] + [f"move,{c},LDLD_LC,01/07/2025" for c in children] + ["close,LDLD_MT,,01/07/2025"]
+        commune = session.exec(select(Unit).where(Unit.code == "CDX_MT")).one()
+        children = session.exec(select(Unit.code).where(Unit.parent_id == commune.id)).all()
+    assert len(children) == 26
+    lines = ["action,code,to,from"] + [f"move,{c},LDLD_LC,01/07/2026" for c in children] + ["close,CDX_MT,,01/07/2026"]
     path = tmp_path / "district.csv"
     path.write_text("\n".join(lines), encoding="utf-8")
     actions, errors = restructure.read_actions(path, date(2026, 12, 2))
@@ -155,7 +159,7 @@ def test_later_lines_may_rely_on_earlier_ones(demo_engine, tmp_path):
         assert result.ok, result.errors
         restructure.apply(session, result, actor="test", now=NOW)
     with Session(demo_engine) as session:
-        assert session.exec(select(Unit.active).where(Unit.code == "LDLD_MT")).one() is False
+        assert session.exec(select(Unit.active).where(Unit.code == "CDX_MT")).one() is False
 
 
 def test_the_tree_of_a_past_day_is_rebuilt_from_the_events(demo_engine, tmp_path):
@@ -164,23 +168,25 @@ def test_the_tree_of_a_past_day_is_rebuilt_from_the_events(demo_engine, tmp_path
         restructure.apply(session, result, actor="test", now=NOW)
     with Session(demo_engine) as session:
         ids = {u.code: u.id for u in session.exec(select(Unit)).all()}
-        q2 = tree_on(session, date(2025, 6, 30))
-        q3 = tree_on(session, date(2025, 7, 1))
-    assert q2.parent[ids["TP_001"]] == ids["LDLD_TP"]
+        q2 = tree_on(session, date(2026, 6, 30))
+        q3 = tree_on(session, date(2026, 7, 1))
+        before_2025 = tree_on(session, date(2025, 6, 30))  # the demo's own reorganisation stays in the history
+    assert q2.parent[ids["TP_001"]] == ids["CDP_TP"]
     assert q3.parent[ids["TP_001"]] == ids["LDLD_LC"]
-    assert ids["TP_001"] in q2.subtree(ids["LDLD_TP"]) and ids["TP_001"] not in q3.subtree(ids["LDLD_TP"])
+    assert before_2025.parent[ids["TP_001"]] == ids["LDLD_TP"]
+    assert ids["TP_001"] in q2.subtree(ids["CDP_TP"]) and ids["TP_001"] not in q3.subtree(ids["CDP_TP"])
     assert q2.active[ids["PT_001"]] is True and q3.active[ids["PT_001"]] is False
-    assert ids["TD_001"] in q2.subtree(ids["LDLD_TD"]) and ids["TD_001"] not in q3.subtree(ids["LDLD_TD"])
+    assert ids["TD_001"] in q2.subtree(ids["CDX_TD"]) and ids["TD_001"] not in q3.subtree(ids["CDX_TD"])
 
 
 @pytest.mark.e2e  # the real console script, one child process per command (out of the fast loop)
 def test_commands_refuse_bad_input_politely(demo_url, tmp_path):
-    out = congdoan(demo_url, "unit", "move", "TP_001", "--to", "TP_002", "--from", "01/07/2025")
+    out = congdoan(demo_url, "unit", "move", "TP_001", "--to", "TP_005", "--from", "01/07/2026")
     assert out.returncode == 1
-    assert "TP_002" in out.stderr and "Traceback" not in out.stderr
+    assert "TP_005" in out.stderr and "Traceback" not in out.stderr
     out = congdoan(demo_url, "unit", "close", "TP_001", "--from", "31/02/2025")
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    out = congdoan(demo_url, "unit", "merge", "TP_001", "--into", "TP_002", "--from", "01/07/2025", "--dry-run")
+    out = congdoan(demo_url, "unit", "merge", "TP_001", "--into", "TP_005", "--from", "01/07/2026", "--dry-run")
     assert out.returncode == 0, out.stderr
     out = congdoan(demo_url, "import", "restructure", str(write_file(tmp_path)), "--dry-run")
     assert out.returncode == 0, out.stderr
@@ -209,18 +215,18 @@ def test_rename_keeps_the_old_name_in_history(demo_engine):
 
 
 def test_officers_of_a_merged_union_lose_its_scope(demo_engine):
-    officer = bind(demo_engine, "LDLD_TNU", 7010, role=Role.OFFICER)
+    officer = bind(demo_engine, "CDX_TNU", 7010, role=Role.OFFICER)
     with Session(demo_engine) as session:
-        district = session.exec(select(Unit).where(Unit.code == "LDLD_TNU")).one()
+        district = session.exec(select(Unit).where(Unit.code == "CDX_TNU")).one()
         n_children = len(session.exec(select(Unit.id).where(Unit.parent_id == district.id)).all())
-    action = restructure.Action(kind=restructure.MERGE, code="LDLD_TNU", to="LDLD_THU", effective=date(2025, 7, 1))
+    action = restructure.Action(kind=restructure.MERGE, code="CDX_TNU", to="CDX_THU", effective=date(2026, 7, 1))
     with session_scope(demo_engine) as session:
         result = restructure.plan(session, [action], NOW)
         assert len(result.effects[0].children_moved) == n_children
         restructure.apply(session, result, actor="test", now=NOW)
     with Session(demo_engine) as session:
         assert session.get(Person, officer).active is False
-        survivor = session.exec(select(Unit).where(Unit.code == "LDLD_THU")).one()
+        survivor = session.exec(select(Unit).where(Unit.code == "CDX_THU")).one()
         assert session.exec(select(func.count()).select_from(Unit).where(Unit.parent_id == district.id,
                                                                          Unit.active == True)).one() == 0  # noqa: E712
         assert len(session.exec(select(Unit.id).where(Unit.parent_id == survivor.id)).all()) >= n_children
