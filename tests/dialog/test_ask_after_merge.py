@@ -38,15 +38,15 @@ def answered_count(text: str) -> int:
 
 
 def test_the_survivors_year_includes_what_the_merged_unit_reported(demo_engine, settings):
-    bind(demo_engine, "TD_002", "3001", channel="test", role=Role.CHAIR)
+    bind(demo_engine, "TD_005", "3001", channel="test", role=Role.CHAIR)
     chat = CoreChat(demo_engine, settings, user_id="3001", now=NOW)
     chat.send(QUESTION)
-    own, merged = reported_this_year(demo_engine, "TD_002"), reported_this_year(demo_engine, "TD_001")
+    own, merged = reported_this_year(demo_engine, "TD_005"), reported_this_year(demo_engine, "TD_001")
     assert merged > 0
     assert answered_count(chat.text) == own
 
     with session_scope(demo_engine) as session:
-        actions = [restructure.Action("merge", "TD_001", date(2026, 7, 1), to="TD_002")]
+        actions = [restructure.Action("merge", "TD_001", date(2026, 7, 1), to="TD_005")]
         restructure.apply(session, restructure.plan(session, actions, NOW), actor="test", now=NOW)
     chat.send(QUESTION)
     assert answered_count(chat.text) == own + merged

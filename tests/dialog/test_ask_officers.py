@@ -66,7 +66,7 @@ def test_a_named_unit_that_does_not_exist_is_never_the_askers_own(engine, settin
 
 
 def test_several_units_fitting_a_partial_name_are_offered_as_numbered_choices(engine, settings):
-    chat = chat_as(engine, settings, "LDLD_TD", Role.OFFICER)
+    chat = chat_as(engine, settings, "CDX_TD", Role.OFFICER)
     chat.send("Tả Lèng đã nộp chưa ạ")
     assert chat.text == "Có nhiều đơn vị trùng với tên này. Bạn muốn hỏi đơn vị nào?"
     assert sorted(chat.options()) == ["Trường Mầm non Tả Lèng", "Trường THCS Tả Lèng", "Trường Tiểu học Tả Lèng"]

@@ -138,12 +138,12 @@ def test_behind_https_the_cookie_is_secure_and_hsts_is_sent(demo_engine, demo_ur
 
 
 def test_an_officer_sees_only_their_union(app, demo_engine):
-    officer = bind(demo_engine, "LDLD_TD", 9004, role=Role.OFFICER)
+    officer = bind(demo_engine, "CDX_TD", 9004, role=Role.OFFICER)
     client = signed_in(app, demo_engine, officer)
     rid = round_id(demo_engine, "2026-Q3")
     own = client.get(f"/dashboard/rounds/{rid}")
     assert own.status_code == 200 and "Tam Đường" in own.text and 'id="units"' in own.text
-    for other in ("LDLD_MT", "LDLD_LC"):
+    for other in ("CDX_MT", "LDLD_LC"):
         uid = unit_id(demo_engine, other)
         for path in (f"/dashboard/rounds/{rid}?unit={uid}", f"/dashboard/units/{uid}",
                      f"/dashboard/rounds/{rid}/workbook.xlsx?unit={uid}", f"/dashboard/rounds/{rid}/chart.png?unit={uid}"):
@@ -153,9 +153,9 @@ def test_an_officer_sees_only_their_union(app, demo_engine):
     for bad in ("abc", "-1", "99999999999", "1e3", "٣"):
         assert client.get(f"/dashboard/rounds/{rid}?unit={bad}").status_code == 404
         assert client.get(f"/dashboard/units/{bad}").status_code == 404
-    mine = client.get(f"/dashboard/units/{unit_id(demo_engine, 'LDLD_TD')}").text
+    mine = client.get(f"/dashboard/units/{unit_id(demo_engine, 'CDX_TD')}").text
     assert 'id="children"' in mine and "TD_001" in mine and "MT_0" not in mine
-    mt = unit_id(demo_engine, "LDLD_MT")
+    mt = unit_id(demo_engine, "CDX_MT")
     page = client.get(f"/dashboard/rounds/{rid}")
     before = outbox_count(demo_engine)
     refused = client.post(f"/dashboard/rounds/{rid}/remind", data={"csrf": csrf_of(page.text), "unit": str(mt)})
@@ -172,8 +172,8 @@ def test_a_chair_sees_their_own_unit_only(app, demo_engine):
     assert own.status_code == 200 and 'id="own-status"' in own.text and 'id="remind"' not in own.text
     assert client.get(f"/dashboard/rounds/{rid}/workbook.xlsx").status_code == 403
     assert client.get(f"/dashboard/units/{unit_id(demo_engine, 'TD_001')}").status_code == 200
-    assert client.get(f"/dashboard/units/{unit_id(demo_engine, 'TD_002')}").status_code == 404
-    assert client.get(f"/dashboard/rounds/{rid}?unit={unit_id(demo_engine, 'LDLD_TD')}").status_code == 404
+    assert client.get(f"/dashboard/units/{unit_id(demo_engine, 'TD_005')}").status_code == 404
+    assert client.get(f"/dashboard/rounds/{rid}?unit={unit_id(demo_engine, 'CDX_TD')}").status_code == 404
     assert client.get("/dashboard/notices").status_code == 403
 
 
@@ -237,7 +237,7 @@ NOW = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # the demo's today: Q3'
 def test_web_in_the_chat_sends_a_link_that_signs_in(demo_engine, demo_url, app, tmp_path):
     from dialog import CoreChat
 
-    bind(demo_engine, "LDLD_TD", "701", channel="test", role=Role.OFFICER)
+    bind(demo_engine, "CDX_TD", "701", channel="test", role=Role.OFFICER)
     off = Settings(database_url=demo_url, data_dir=str(tmp_path / "data"))
     chat = CoreChat(demo_engine, off, user_id="701", now=NOW)
     chat.send("/web")
@@ -275,10 +275,15 @@ def test_the_round_page_shows_the_figures_of_tonghop(demo_engine, settings, app)
                       r'data-field="missing">(\d+)</td>', html, re.S)
     shown = {name: tuple(int(n) for n in rest) for name, *rest in rows}
     shown = {name: (s, e, late, missing) for name, (s, e, late, missing) in shown.items()}
-    assert shown == lines
-    assert "259/300 đơn vị đã nộp" in html and "259/300 đơn vị đã nộp" in chat.text
-    for figure in ("24.140 người", "24.500 người (2023-2028)", "98,5%", "92,6% (25.195/27.222)",
-                   "299/300 đơn vị đã báo cáo"):
+    # the page lists every unit under the province: the 8 upper unions as /tonghop does, and the 31 CĐCS
+    # directly under the province since 01/07/2025, each one expected unit
+    assert {name: shown[name] for name in lines} == lines
+    direct = {name: row for name, row in shown.items() if name not in lines}
+    assert len(direct) == 31 and all(e == 1 and s + missing == 1 for s, e, _late, missing in direct.values())
+    assert sum(s for s, *_r in shown.values()) == 250
+    assert "250/286 đơn vị đã nộp" in html and "250/286 đơn vị đã nộp" in chat.text
+    for figure in ("24.156 người", "24.500 người (2023-2028)", "98,6%", "92,5% (25.187/27.217)",
+                   "286/286 đơn vị đã báo cáo"):
         assert figure in chat.text and figure in html, figure
 
 
@@ -363,7 +368,7 @@ def test_notices_show_delivery_and_remind_once_per_press(engine, db_url, tmp_pat
 def test_the_round_page_shows_the_review_states_per_union(demo_engine, app):
     from bot.services import reporting, review
 
-    officer_id = bind(demo_engine, "LDLD_TD", 9020, role=Role.OFFICER)
+    officer_id = bind(demo_engine, "CDX_TD", 9020, role=Role.OFFICER)
     with session_scope(demo_engine) as s:
         rnd = s.exec(select(Round).where(Round.code == "2026-Q3")).one()
         review.set_required(s, rnd, True, utcnow())
@@ -375,9 +380,9 @@ def test_the_round_page_shows_the_review_states_per_union(demo_engine, app):
         review.approve(s, sub, rnd, unit, officer, utcnow(), "test")
     staff = bind(demo_engine, "LDLD_LC", 9021, role=Role.STAFF)
     html = signed_in(app, demo_engine, staff).get(f"/dashboard/rounds/{round_id(demo_engine, '2026-Q3')}").text
-    assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 258 · trả lại 0" in html
-    row = re.search(r'<tr data-unit="LDLD_TD">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
-    assert 'data-field="review">đã duyệt 1 · chờ duyệt 27 · trả lại 0 <a class="bulk"' in row
+    assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 249 · trả lại 0" in html  # 250 reports in
+    row = re.search(r'<tr data-unit="CDX_TD">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
+    assert 'data-field="review">đã duyệt 1 · chờ duyệt 23 · trả lại 0 <a class="bulk"' in row  # 24 of CDX_TD's
 
 
 def test_remind_pressed_in_quiet_hours_waits_for_the_morning_and_says_when(engine, db_url, tmp_path, monkeypatch):
