@@ -44,10 +44,10 @@ def chart_indicators(rollup: RoundRollup, codes: list[str] | None = None) -> lis
 def render_round_chart(rollup: RoundRollup, codes: list[str] | None = None) -> bytes:
     """A PNG: completeness by group, then % of target reached for the chosen indicators."""
     results = chart_indicators(rollup, codes)[:MAX_BARS]
-    groups = list(rollup.groups.items())
-    per_group = bool(groups) and all(u.level != Level.GRASSROOTS for _gid, u in groups)
-    bars = [(short_name(u.name), rollup.completeness_by_group[gid]) for gid, u in groups][:MAX_BARS] \
-        if per_group else []
+    # one bar per upper-level union under the scope, as /tonghop lists them; CĐCS directly under the
+    # scope (a province has some since the district federations ended) count in the total only
+    groups = [(gid, u) for gid, u in rollup.groups.items() if u.level != Level.GRASSROOTS]
+    bars = [(short_name(u.name), rollup.completeness_by_group[gid]) for gid, u in groups][:MAX_BARS]
     bars.append((_("Total"), rollup.completeness))
     top_h = 0.9 + 0.42 * len(bars)
     bottom_h = 0.9 + 0.55 * max(1, len(results))

@@ -111,9 +111,9 @@ def test_too_little_coverage_shows_no_attainment(demo_engine):
         result = rollup.rollup_round(session, rnd, province.id).indicator("DV_MOI")
         with use_language("vi"):
             full = " ".join(indicator_line(result, False, TODAY))
-            assert "đạt 93,3% chỉ tiêu" in full and "299/300 đơn vị đã báo cáo" in full
-            result.total.units = 1  # as if one unit of 300 had reported
+            assert "đạt 89,5% chỉ tiêu" in full and "285/286 đơn vị đã báo cáo" in full
+            result.total.units = 1  # as if one unit of 286 had reported
             thin = " ".join(indicator_line(result, False, TODAY))
-            assert "chưa đủ số liệu" in thin and "chỉ tiêu ·" not in thin and "1/300 đơn vị đã báo cáo" in thin
+            assert "chưa đủ số liệu" in thin and "chỉ tiêu ·" not in thin and "1/286 đơn vị đã báo cáo" in thin
             assert "đạt" not in thin.split("—", 1)[1]
             assert "chưa đủ số liệu" not in " ".join(indicator_line(result, False, TODAY, min_coverage=0))

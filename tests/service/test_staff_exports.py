@@ -117,11 +117,11 @@ def test_chart_png_for_a_phone_with_vietnamese_labels(demo_engine):
 
 
 def test_an_upper_level_unions_workbook_names_its_cdcs_under_it(demo_engine):
-    """Exported for LĐLĐ huyện Tam Đường: each CĐCS is one row, under Tam Đường in "Công đoàn cấp trên"
+    """Exported for Công đoàn xã Tam Đường: each CĐCS is one row, under Tam Đường in "Công đoàn cấp trên"
     (not listed as its own upper-level union), in the units sheet and every indicator sheet."""
-    wb = workbook(demo_engine, "2026-Q3", "LDLD_TD")
+    wb = workbook(demo_engine, "2026-Q3", "CDX_TD")
     with Session(demo_engine) as s:
-        upper = s.exec(select(Unit).where(Unit.code == "LDLD_TD")).one()
+        upper = s.exec(select(Unit).where(Unit.code == "CDX_TD")).one()
         cdcs = {u.code: u.name for u in s.exec(select(Unit).where(Unit.parent_id == upper.id, Unit.active == True))}  # noqa: E712
     units = rows(wb["Danh sách đơn vị"])
     assert sorted(r["Mã"] for r in units) == sorted(cdcs)  # every CĐCS once
@@ -138,4 +138,8 @@ def test_an_upper_level_unions_workbook_names_its_cdcs_under_it(demo_engine):
     province = workbook(demo_engine, "2026-Q3", "LDLD_LC")  # the province's keeps its unions as groups
     assert [c.value for c in province["Tình hình nộp"][2]][1] == "Công đoàn cấp trên"
     td = [r for r in rows(province["Danh sách đơn vị"]) if r["Mã"].startswith("TD_")]
-    assert td and {r["Công đoàn cấp trên"] for r in td} == {upper.name}
+    # the Tam Đường CĐCS under the commune union, and those directly under the province since 01/07/2025
+    assert {r["Mã"] for r in td if r["Công đoàn cấp trên"] == upper.name} == set(cdcs)
+    assert {r["Mã"] for r in td if r["Công đoàn cấp trên"] == "Liên đoàn Lao động tỉnh Lai Châu"} == {
+        "TD_003", "TD_006", "TD_007", "TD_008"}
+    assert len(td) == len(cdcs) + 4
