@@ -67,7 +67,7 @@ def test_percent_typed_with_and_without_the_sign_and_the_rules(province, setting
 
     with Session(province) as s:
         rnd = s.exec(select(Round).where(Round.code == "2026-Q4")).one()
-        upper = s.exec(select(Unit).where(Unit.code == "LDLD_TD")).one()
+        upper = s.exec(select(Unit).where(Unit.code == "CDX_TD")).one()
         result = rollup.rollup_round(s, rnd, upper.id, indicator_codes=["TL_SINHHOAT"]).indicators[0]
     assert result.percent and result.total.units == 3
     # members attending ÷ members: (87,5% × 34 + 87,5% × 34 + 60% × 100) ÷ 168 — not (87,5 + 87,5 + 60) ÷ 3

@@ -92,8 +92,8 @@ def test_demo_twice_then_invites(db_url, tmp_path):
     code = one.stdout.strip().splitlines()[-2]
     assert f"https://t.me/congdoan_bot?start={code}" in one.stdout
 
-    assert congdoan(db_url, "invite", "LDLD_TD").returncode == 1  # a chair invite needs a CĐCS
-    assert congdoan(db_url, "invite", "LDLD_TD", "--role", "officer").returncode == 0
+    assert congdoan(db_url, "invite", "CDX_TD").returncode == 1  # a chair invite needs a CĐCS
+    assert congdoan(db_url, "invite", "CDX_TD", "--role", "officer").returncode == 0
     assert congdoan(db_url, "invite", "NOPE").returncode == 1
 
     out = tmp_path / "invites.csv"

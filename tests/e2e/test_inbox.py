@@ -78,7 +78,7 @@ def test_a_reply_waits_out_429_instead_of_being_dropped(fake, bot, demo_db):
 def test_a_flooding_chat_does_not_delay_the_others(fake, demo_db, tmp_path):
     engine = make_engine(demo_db)
     bind(engine, "TD_001", 7104)
-    bind(engine, "TD_002", 7105)
+    bind(engine, "TD_005", 7105)
     process = BotProcess(fake, demo_db, tmp_path / "bot.log").start()
     try:
         flooder, other = fake.user(7104), fake.user(7105)

@@ -78,20 +78,20 @@ def test_invite_link_binds_user_to_the_unit_and_cannot_be_reused(fake, bot, demo
 
 
 def test_code_typed_after_start_and_wrong_codes(fake, bot, demo_db):
-    code = make_invite(demo_db, "TD_002")
+    code = make_invite(demo_db, "TD_005")
     user = fake.user(5003, first_name="Hà")
     assert "mã mời" in texts(say(user, "/start"))
     assert "không đúng" in texts(say(user, "ZZZZ2222"))
     # typed in lower case with a space, as people do
     text = texts(say(user, code[:4].lower() + " " + code[4:].lower()))
     assert "Xác nhận thành công" in text
-    assert binding(demo_db, 5003)[0] == "TD_002"
+    assert binding(demo_db, 5003)[0] == "TD_005"
     fake.assert_clean()
 
 
 def test_expired_code_and_throttling_after_five_wrong_codes(fake, bot, demo_db):
     expired = make_invite(demo_db, "TD_003", now=utcnow() - timedelta(days=40))
-    good = make_invite(demo_db, "TD_004")
+    good = make_invite(demo_db, "TD_006")
     user = fake.user(5004)
     assert "hết hạn" in texts(say(user, f"/start {expired}"))
     for _ in range(4):
@@ -115,11 +115,11 @@ def test_stranger_learns_nothing_and_commands_need_binding(fake, bot, demo_db):
 
 
 def test_officer_invite_and_english_user(fake, bot, demo_db):
-    code = make_invite(demo_db, "LDLD_TD", Role.OFFICER)
+    code = make_invite(demo_db, "CDX_TD", Role.OFFICER)
     user = fake.user(5006, language_code="en")
     text = texts(say(user, f"/start {code}"))
     assert "officer of the upper-level union" in text
-    assert binding(demo_db, 5006) == ("LDLD_TD", Role.OFFICER)
+    assert binding(demo_db, 5006) == ("CDX_TD", Role.OFFICER)
     # /ngonngu switches to Vietnamese and it sticks
     say(user, "/ngonngu")
     press(user, "Tiếng Việt")

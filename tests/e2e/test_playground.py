@@ -158,7 +158,7 @@ def test_readme_run_command_serves_the_playground(playground, browser_page):
     assert "sân chơi thử" in page.title()
     assert page.locator("html").get_attribute("lang") == "vi"
     assert "Chọn vai" in page.inner_text("#picker") and "Giả lập thời gian" in page.inner_text("#clock")
-    assert page.locator("#chair-unit option").count() == 300 and page.locator("#officer-unit option").count() == 8
+    assert page.locator("#chair-unit option").count() == 286 and page.locator("#officer-unit option").count() == 8
     if page.locator(".chip[data-chat]").count() == 0:  # the first visit: nothing to type into yet
         assert page.locator("#composer").is_hidden()
     assert page.evaluate("(() => { const c = document.getElementById('composer'); c.hidden = true;"
@@ -172,7 +172,7 @@ def test_readme_run_command_serves_the_playground(playground, browser_page):
 
 def test_chair_reports_a_round_by_buttons_and_another_by_typing(playground, browser_page):
     page = open_page(browser_page, playground)
-    chair = become(page, "chair", playground.units_under("LDLD_TNU")[0])
+    chair = become(page, "chair", playground.units_under("CDX_TNU")[0])
     assert chair.startswith("chair-")
     assert "Chủ tịch CĐCS" in bot_texts(page)[-1]
     shot(page, "01-chair-menu")
@@ -228,9 +228,9 @@ def test_staff_excel_download_and_chart_image(playground, browser_page, tmp_path
 
 
 def test_notice_to_one_union_arrives_live_and_is_acknowledged(playground, browser):
-    union = "LDLD_PT"
+    union = "CDX_PT"
     first, second = playground.units_under(union)[:2]
-    other = playground.units_under("LDLD_MT")[0]
+    other = playground.units_under("CDX_MT")[0]
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
     context.set_default_timeout(15_000)
     try:
@@ -252,7 +252,7 @@ def test_notice_to_one_union_arrives_live_and_is_acknowledged(playground, browse
                                                     "buffer": PDF}])
         assert "Gửi thông báo này cho ai" in settle(staff_page, before)
         press(staff_page, "Chủ tịch CĐCS thuộc công đoàn cấp trên được chọn")
-        press(staff_page, "Liên đoàn Lao động huyện Phong Thổ")
+        press(staff_page, "Công đoàn xã Phong Thổ")
         assert "Xác nhận đã nhận: có yêu cầu" in press(staff_page, "Xong")
         preview = press(staff_page, "Xem trước")
         assert "Số người nhận: 2" in preview
@@ -295,10 +295,10 @@ def test_notice_to_one_union_arrives_live_and_is_acknowledged(playground, browse
 
 def test_clock_panel_reminds_owing_chairs_at_nine_and_nobody_at_night(playground, browser_page):
     page = open_page(browser_page, playground)
-    owing, done = playground.units_under("LDLD_SH")[:2]
+    owing, done = playground.units_under("CDX_SH")[:2]
     owing_chat = become(page, "chair", owing)
     done_chat = become(page, "chair", done)
-    officer_chat = become(page, "officer", "LDLD_SH")
+    officer_chat = become(page, "officer", "CDX_SH")
     # one chair reports the yearly round by typing, the other owes it
     page.locator(f".chip[data-chat='{done_chat}']").click()
     question = type_text(page, "/baocao 2026-NAM")

@@ -88,7 +88,7 @@ def test_sigkill_mid_round_resumes_at_the_same_question(fake, demo_db, tmp_path)
 
 
 def test_forged_callback_for_another_units_round_is_refused(fake, bot, demo_db):
-    engine = setup_round(demo_db, 7004, audience={"levels": ["grassroots"], "under": ["LDLD_PT"]})
+    engine = setup_round(demo_db, 7004, audience={"levels": ["grassroots"], "under": ["CDX_PT"]})
     chair = fake.user(7004)
     replies = say(chair, "/baocao")
     assert f"Đợt thử {TEST_ROUND}" not in texts(replies)  # not in the unit's audience

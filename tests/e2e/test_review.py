@@ -69,7 +69,7 @@ def test_return_correct_approve_and_the_workbook_shows_both(fake, bot, demo_db):
     engine = make_engine(demo_db)
     review_round(engine)
     bind(engine, "TD_001", 7401, name="Chủ tịch Hoa")
-    bind(engine, "LDLD_TD", 7402, role=Role.OFFICER, name="Cán bộ Minh")
+    bind(engine, "CDX_TD", 7402, role=Role.OFFICER, name="Cán bộ Minh")
     chair, officer = fake.user(7401), fake.user(7402)
     name = unit_name(engine, "TD_001")
 
@@ -124,7 +124,7 @@ def test_an_officer_of_another_union_cannot_see_or_act_typed_or_forged(fake, bot
     engine = make_engine(demo_db)
     review_round(engine)
     bind(engine, "TD_001", 7411)
-    bind(engine, "LDLD_PT", 7412, role=Role.OFFICER)
+    bind(engine, "CDX_PT", 7412, role=Role.OFFICER)
     chair, other = fake.user(7411), fake.user(7412)
     members = usual_members(engine)
     report(chair, members)
@@ -159,28 +159,28 @@ def name_absent(user, name: str) -> bool:  # type: ignore[no-untyped-def]
 def test_tonghop_counts_approved_waiting_returned_per_union(fake, bot, demo_db):
     engine = make_engine(demo_db)
     review_round(engine)
-    officer_id = bind(engine, "LDLD_TD", 7421, role=Role.OFFICER)
+    officer_id = bind(engine, "CDX_TD", 7421, role=Role.OFFICER)
     bind(engine, "LDLD_LC", 7422, role=Role.STAFF)
     now = utcnow()
     with session_scope(engine) as s:  # three reports of Tam Đường and one of Phong Thổ, reviewed three ways
         rnd = reporting.round_by_code(s, ROUND)
         officer = s.get(Person, officer_id)
-        for code in ("TD_001", "TD_002", "TD_003", "PT_001"):
+        for code in ("TD_001", "TD_005", "TD_009", "PT_001"):
             unit = s.exec(select(Unit).where(Unit.code == code)).one()
             draft = reporting.start_draft(s, rnd, unit, None, now, values={"DV_TONG": 100, "DV_MOI": 2})
             reporting.submit(s, rnd, unit, draft, None, now, "test")
         s.flush()
         subs = {u.code: (sub, u) for sub, u in s.exec(select(Submission, Unit).join(Unit).where(Submission.round_id == rnd.id))}
         review.approve(s, subs["TD_001"][0], rnd, subs["TD_001"][1], officer, now, "test")
-        review.return_report(s, subs["TD_002"][0], rnd, subs["TD_002"][1], officer, "Kiểm tra lại", now, "test")
+        review.return_report(s, subs["TD_005"][0], rnd, subs["TD_005"][1], officer, "Kiểm tra lại", now, "test")
     staff = fake.user(7422)
     summary = texts(say(staff, f"/tonghop {ROUND}"))
     assert "Tình trạng duyệt: đã duyệt 1 · chờ duyệt 2 · trả lại 1" in summary
-    assert "LĐLĐ huyện Tam Đường: 3/" in summary
-    tam_duong = next(line for line in summary.splitlines() if "LĐLĐ huyện Tam Đường:" in line)
-    phong_tho = next(line for line in summary.splitlines() if "LĐLĐ huyện Phong Thổ:" in line)
+    assert "Công đoàn xã Tam Đường: 3/" in summary
+    tam_duong = next(line for line in summary.splitlines() if "Công đoàn xã Tam Đường:" in line)
+    phong_tho = next(line for line in summary.splitlines() if "Công đoàn xã Phong Thổ:" in line)
     assert "đã duyệt 1 · chờ duyệt 1 · trả lại 1" in tam_duong and "đã duyệt 0 · chờ duyệt 1 · trả lại 0" in phong_tho
-    assert "đã duyệt" not in next(line for line in summary.splitlines() if "LĐLĐ huyện Sìn Hồ:" in line)
+    assert "đã duyệt" not in next(line for line in summary.splitlines() if "Công đoàn xã Sìn Hồ:" in line)
     assert "Số liệu tính mọi báo cáo đã nộp; đã duyệt 1/4 (25,0%)" in summary
     approved = texts(press(staff, "Chỉ tính đã duyệt"))
     assert "Số liệu chỉ tính báo cáo đã duyệt (1/4 báo cáo đã nộp)" in approved
@@ -204,7 +204,7 @@ def test_on_zalo_the_chair_corrects_a_returned_report_by_typing(fake, demo_db, t
     engine = make_engine(demo_db)
     review_round(engine)
     bind(engine, "TD_001", "zl-7431", channel="zalo")
-    bind(engine, "LDLD_TD", "zl-7432", channel="zalo", role=Role.OFFICER)
+    bind(engine, "CDX_TD", "zl-7432", channel="zalo", role=Role.OFFICER)
     members = usual_members(engine)
     with FakeZalo() as zalo:
         process = BotProcess(fake, demo_db, tmp_path / "bot.log", zalo=zalo).start()

@@ -114,7 +114,7 @@ def test_stickers_groups_and_long_lists(fake, zalo, demo_db, tmp_path):
 
 def test_webhook_secret_and_redelivery(fake, zalo, demo_db, tmp_path):
     port = free_port()
-    code = make_invite(demo_db, "TD_004")
+    code = make_invite(demo_db, "TD_006")
     process = BotProcess(fake, demo_db, tmp_path / "bot.log", zalo=zalo, CONGDOAN_HTTP_PORT=str(port),
                          PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", ZALO_WEBHOOK_SECRET="s3cret-zalo-hook",
                          TELEGRAM_WEBHOOK_SECRET="s3cret-tg-hook").start()
