@@ -209,5 +209,7 @@ def test_congdoan_export_writes_the_demo_workbook(demo_url, tmp_path):
     assert result.returncode == 0, result.stderr
     wb = openpyxl.load_workbook(out)
     done = sheet_rows(wb["Tình hình nộp"])
-    assert len(done) == 9 and done[-1]["Đơn vị phải báo cáo"] == 300  # eight upper-level unions and the total
-    assert len(sheet_rows(wb["Danh sách đơn vị"])) == 300
+    # the province's children: 8 upper-level unions and the 31 CĐCS directly under it, then the total
+    assert len(done) == 8 + 31 + 1 and done[-1]["Đơn vị phải báo cáo"] == 286
+    assert sum(r["Đơn vị phải báo cáo"] for r in done[:-1]) == 286
+    assert len(sheet_rows(wb["Danh sách đơn vị"])) == 286
