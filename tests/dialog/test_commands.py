@@ -44,7 +44,7 @@ def trial_command(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_a_command_added_in_one_place_reaches_router_menu_help_and_channel_menu(chat, trial_command, demo_engine,
                                                                                  settings):
-    officer = chat("LDLD_TD", Role.OFFICER, "701")
+    officer = chat("CDX_TD", Role.OFFICER, "701")
     chair = chat("TD_001", Role.CHAIR, "702")
 
     # the router: the name and its alias run the handler; strangers are asked for their invite code

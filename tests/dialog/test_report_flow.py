@@ -221,7 +221,7 @@ def test_stale_and_forged_buttons(chat, demo_engine, settings):
     response = chat.press_data(cancel)
     assert response.toast == "Bước này đã qua."
     # a round of another upper-level union's units, forged with the current version: refused
-    add_test_round(demo_engine, "OTHER", audience={"levels": ["grassroots"], "under": ["LDLD_PT"]})
+    add_test_round(demo_engine, "OTHER", audience={"levels": ["grassroots"], "under": ["CDX_PT"]})
     with Session(demo_engine) as s:
         other_id = s.exec(select(Round.id).where(Round.code == "OTHER")).one()
         version = s.exec(select(ConversationState.version)).one()

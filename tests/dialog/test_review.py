@@ -177,13 +177,13 @@ def test_rounds_without_review_change_nothing(engine, settings):
 
 
 def _review_q3(demo_engine, approve: int) -> list[str]:
-    """The demo's round 2026-Q3 requires review; the first `approve` reports of Tam Đường's CĐCS are
+    """The demo's round 2026-Q3 requires review; the first `approve` reports of the CĐCS of Công đoàn xã Tam Đường are
     approved (their codes returned), the rest wait."""
     from bot.clock import utcnow
     from bot.models import Person, Role
     from worlds import bind
 
-    officer_id = bind(demo_engine, "LDLD_TD", "9301", channel="test", role=Role.OFFICER)
+    officer_id = bind(demo_engine, "CDX_TD", "9301", channel="test", role=Role.OFFICER)
     with session_scope(demo_engine) as s:
         rnd = s.exec(select(Round).where(Round.code == "2026-Q3")).one()
         review.set_required(s, rnd, True, utcnow())
@@ -191,7 +191,8 @@ def _review_q3(demo_engine, approve: int) -> list[str]:
         s.flush()
         officer = s.get(Person, officer_id)
         done = []
-        for unit in s.exec(select(Unit).where(Unit.code.like("TD_%")).order_by(Unit.code)).all():
+        union = s.exec(select(Unit).where(Unit.code == "CDX_TD")).one()
+        for unit in s.exec(select(Unit).where(Unit.parent_id == union.id).order_by(Unit.code)).all():
             sub = reporting.submission_of(s, rnd, unit)
             if sub is not None and len(done) < approve:
                 review.approve(s, sub, rnd, unit, officer, utcnow(), "test")
@@ -213,21 +214,21 @@ def test_xephang_scores_approved_reports_only_when_asked_and_says_which(demo_eng
     bind(demo_engine, "LDLD_LC", "9302", channel="test", role=Role.STAFF)
     staff = CoreChat(demo_engine, settings, user_id="9302", now=NOW)
 
-    staff.send("/xephang 2026-Q3 LDLD_TD")
+    staff.send("/xephang 2026-Q3 CDX_TD")
     every = staff.text
-    assert "Số liệu tính mọi báo cáo đã nộp; đã duyệt 2/28" in every
-    assert "36. " in every or "28. " in every  # every reporting CĐCS is ranked
+    assert "Số liệu tính mọi báo cáo đã nộp; đã duyệt 2/24" in every  # 24 of its 30 CĐCS reported Q3
+    assert "30. " in every and "31. " not in every  # every CĐCS of the union is ranked
     assert "Chỉ tính đã duyệt" in staff.options()
 
     staff.press("Chỉ tính đã duyệt")
     only = staff.text
-    assert "Số liệu chỉ tính báo cáo đã duyệt (2/28 báo cáo đã nộp)" in only
+    assert "Số liệu chỉ tính báo cáo đã duyệt (2/24 báo cáo đã nộp)" in only
     scores_every, scores_only = _scores(every), _scores(only)
     assert set(scores_every) == set(scores_only)  # earlier rounds (without review) still feed the windows
     with Session(demo_engine) as s:
         approved = {short_name(u.name) for u in s.exec(select(Unit).where(Unit.code.in_(approved_codes))).all()}
         rnd = s.exec(select(Round).where(Round.code == "2026-Q3")).one()
-        td = s.exec(select(Unit).where(Unit.code == "LDLD_TD")).one()
+        td = s.exec(select(Unit).where(Unit.code == "CDX_TD")).one()
         expected = {short_name(e.unit.name): e.score for e in scoring.rank(s, rnd, td.id, approved_only=True).ranked}
     assert all(scores_every[name] == scores_only[name] for name in approved)
     changed = {name for name in scores_every if scores_every[name] != scores_only[name]}
@@ -244,17 +245,17 @@ def test_bieudo_draws_approved_reports_only_when_asked_and_the_caption_says_whic
     bind(demo_engine, "LDLD_LC", "9303", channel="test", role=Role.STAFF)
     staff = CoreChat(demo_engine, settings, user_id="9303", now=NOW)
 
-    staff.send("/bieudo 2026-Q3 LDLD_TD")
+    staff.send("/bieudo 2026-Q3 CDX_TD")
     [every] = [r.file for r in staff.history[-1].replies if r.file is not None]
-    assert every.kind == "photo" and "Số liệu tính mọi báo cáo đã nộp; đã duyệt 1/28" in every.caption
-    staff.send("/bieudo 2026-Q3 LDLD_TD daduyet")
+    assert every.kind == "photo" and "Số liệu tính mọi báo cáo đã nộp; đã duyệt 1/24" in every.caption
+    staff.send("/bieudo 2026-Q3 CDX_TD daduyet")
     [only] = [r.file for r in staff.history[-1].replies if r.file is not None]
-    assert "Số liệu chỉ tính báo cáo đã duyệt (1/28 báo cáo đã nộp)" in only.caption
+    assert "Số liệu chỉ tính báo cáo đã duyệt (1/24 báo cáo đã nộp)" in only.caption
     assert only.content[:4] == b"\x89PNG" and only.content != every.content  # fewer figures drawn
     assert "Tính mọi báo cáo" in staff.options()
 
     # a round without review: no basis stated, no switch
-    staff.send("/bieudo 2026-Q2 LDLD_TD")
+    staff.send("/bieudo 2026-Q2 CDX_TD")
     [plain] = [r.file for r in staff.history[-1].replies if r.file is not None]
     assert "duyệt" not in plain.caption and staff.options() == []
 
