@@ -626,7 +626,7 @@ def print_table(ours: RunFigures, echo: RunFigures | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chairs", type=int, default=200, help="simulated chairs (default 200, at most 300)")
+    parser.add_argument("--chairs", type=int, default=200, help="simulated chairs (default 200, at most 286: the demo's active CĐCS)")
     parser.add_argument("--db", default="sqlite",
                         help="'sqlite' (a fresh file in a temp dir, the default) or a database URL: "
                              "for PostgreSQL a fresh database is created on that server and dropped after")
