@@ -168,3 +168,19 @@ def test_a_past_round_follows_the_tree_of_its_period_and_says_so(chat, demo_engi
 
     staff.send("/tonghop 2026-Q3 CDP_TP")  # Q3 ended after the move: today's tree, nothing to say
     assert "cơ cấu" not in staff.text
+
+
+def test_staff_see_2025_under_the_districts_and_after_the_change_under_the_new_unions(chat):
+    """The demo's reorganisation of 01/07/2025: Q2/2025 is summed per district federation (the tree of
+    30/06/2025, 300 CĐCS, and /tonghop says so); Q3/2025 per commune/ward union (286 CĐCS)."""
+    staff = chat("LDLD_LC", Role.STAFF, "613")
+    staff.send("/tonghop 2025-Q2")
+    q2 = staff.text
+    assert "Tổng hợp: Báo cáo số liệu quý II/2025" in q2 and "276/300 đơn vị đã nộp" in q2
+    assert "• LĐLĐ huyện Mường Tè: 32/32 — muộn 14, chưa nộp 0" in q2
+    assert "• LĐLĐ thành phố Lai Châu: 45/48" in q2 and "Công đoàn xã" not in q2
+    assert "Đơn vị được tính theo cơ cấu tổ chức ngày 30/06/2025" in q2
+    staff.send("/tonghop 2025-Q3")
+    q3 = staff.text
+    assert "Tổng hợp: Báo cáo số liệu quý III/2025" in q3 and "255/286 đơn vị đã nộp" in q3
+    assert "• Công đoàn xã Mường Tè: 24/26" in q3 and "LĐLĐ huyện" not in q3 and "cơ cấu" not in q3
