@@ -23,11 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 import time
 import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import IntegrityError

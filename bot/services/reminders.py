@@ -311,7 +311,7 @@ def plan_due(session: Session, now: datetime, *, only_new: bool = False) -> list
     tree: Tree | None = None
     for rnd, step in _stepping_rounds(session, now):
         owing_all = owing_units(session, rnd)
-        result += _reminders_of(rnd, f"rem|{rnd.code}|{step}|", owing_all, now)
+        result += _reminders_of(rnd, step, owing_all, now)
         if step_days(step) > 0 and owing_all:
             tree = tree or Tree.load(session)
             result += digests(session, rnd, step, owing_all, now, tree)
@@ -327,20 +327,22 @@ def _stepping_rounds(session: Session, now: datetime) -> list[tuple[Round, str]]
     return [(rnd, step) for rnd in rounds if (step := current_step(rnd, now)) is not None]
 
 
-def _reminders_of(rnd: Round, prefix: str, owing: list[Owing], now: datetime) -> list[Due]:
-    result = []
-    step = prefix.split("|")[2]
-    for o in owing:
-        for chair in o.chairs:
-            if not chair.can_receive:
-                continue
-            push = outbox.Push(
-                key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
-                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                payload=reminder_payload(rnd, o.unit, now, chair.language,
-                                         buttons=limits_of(chair.channel or "").buttons), not_before=now)
-            result.append(Due(push, rnd.code, step, o.unit.name, chair.full_name))
-    return result
+def reminder_push(rnd: Round, unit: UnitRow, chair: ChairRow, key: str, now: datetime,
+                  not_before: datetime | None = None) -> outbox.Push:
+    """One chair's reminder of a round (the planner's, the dashboard's and /nhaclai's), under `key`."""
+    return outbox.Push(key=key, kind="reminder", person_id=chair.person_id, channel=chair.channel or "",
+                       chat_id=chair.chat_id or "",
+                       payload=reminder_payload(rnd, unit, now, chair.language,
+                                                buttons=limits_of(chair.channel or "").buttons),
+                       not_before=not_before or now)
+
+
+def _reminders_of(rnd: Round, step: str, owing: list[Owing], now: datetime) -> list[Due]:
+    """The planner's reminders of a step to the reachable chairs of the owing units."""
+    prefix = f"rem|{rnd.code}|{step}|"
+    return [Due(reminder_push(rnd, o.unit, chair, f"{prefix}{o.unit.id}|{chair.person_id}", now),
+                rnd.code, step, o.unit.name, chair.full_name)
+            for o in owing for chair in o.chairs if chair.can_receive]
 
 
 def _new_owing_chunk(session: Session, rnd: Round, prefix: str, after: int,
@@ -370,7 +372,7 @@ def plan_new(session: Session, now: datetime, chunk: int = PLAN_CHUNK) -> Iterat
         after: int | None = 0
         while after is not None:
             owing, after = _new_owing_chunk(session, rnd, prefix, after, chunk)
-            due = _reminders_of(rnd, prefix, owing, now)
+            due = _reminders_of(rnd, step, owing, now)
             if due:
                 yield due
         if step_days(step) > 0:
@@ -493,11 +495,8 @@ def manual_reminders(session: Session, rnd: Round, units_under: set[int], now: d
         for chair in o.chairs:
             if not chair.can_receive:
                 continue
-            pushes.append(outbox.Push(
-                key=f"man|{rnd.code}|{stamp}|{o.unit.id}|{chair.person_id}", kind="reminder",
-                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                payload=reminder_payload(rnd, o.unit, now, chair.language,
-                                         buttons=limits_of(chair.channel or "").buttons), not_before=now))
+            pushes.append(reminder_push(rnd, o.unit, chair, f"man|{rnd.code}|{stamp}|{o.unit.id}|{chair.person_id}",
+                                        now))
     return outbox.enqueue(session, pushes)
 
 
@@ -532,11 +531,7 @@ def remind_owing(session: Session, rnd: Round, units_under: set[int], now: datet
             if not chair.can_receive:
                 unreachable += 1
                 continue
-            pushes.append(outbox.Push(
-                key=f"{prefix}{o.unit.id}|{chair.person_id}", kind="reminder",
-                person_id=chair.person_id, channel=chair.channel or "", chat_id=chair.chat_id or "",
-                payload=reminder_payload(rnd, o.unit, now, chair.language,
-                                         buttons=limits_of(chair.channel or "").buttons), not_before=not_before))
+            pushes.append(reminder_push(rnd, o.unit, chair, f"{prefix}{o.unit.id}|{chair.person_id}", now, not_before))
     queued = outbox.enqueue(session, pushes)
     return Reminded(queued=queued, already=len(pushes) - queued, unreachable=unreachable,
                     send_at=not_before if not_before > now else None)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.i18n import _, use_language
@@ -223,8 +224,7 @@ def _decide(session: Session, submission: Submission, rnd: Round, unit: Unit, re
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(submission)
         raise ReviewRefused(refused.format(state=state_label(submission.review)))
-    submission.review = state
-    session.add(submission)
+    set_committed_value(submission, "review", state)  # written above; no second UPDATE at the flush
     session.add(SubmissionReview(submission_id=submission.id, revision=submission.revision, state=state,
                                  person_id=reviewer.id, at=now, comment=comment))
     audit.record(session, f"submission.{'approve' if state == APPROVED else 'return'}", entity="submission",
