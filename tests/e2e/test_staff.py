@@ -52,3 +52,25 @@ def test_a_chair_is_refused_the_province_over_http(fake, bot, demo_db):
     assert "dành cho công đoàn cấp trên" in texts(say(chair, "/bieudo 2026-Q3 LDLD_LC"))
     assert not any(m.photo or m.document for m in chair.messages())
     fake.assert_clean()
+
+
+def test_staff_and_an_officer_name_the_round_in_words_and_pick_from_choices(fake, bot, demo_db):
+    """Issue #14: no codes needed — '/tonghop quy 3' for staff and an officer, and a command without
+    argument offers the rounds and scopes as buttons that work when pressed."""
+    engine = make_engine(demo_db)
+    bind(engine, "LDLD_LC", 7111, role=Role.STAFF)
+    bind(engine, "CDX_TD", 7112, role=Role.OFFICER)
+    staff, officer = fake.user(7111), fake.user(7112)
+
+    staff_summary = texts(say(staff, "/tonghop quy 3"))
+    assert "Tổng hợp: Báo cáo số liệu quý III/2026" in staff_summary and "250/286 đơn vị đã nộp" in staff_summary
+    officer_summary = texts(say(officer, "/tonghop quy 3"))
+    assert "Tổng hợp: Báo cáo số liệu quý III/2026" in officer_summary and "Công đoàn xã Tam Đường" in officer_summary
+    assert "chỉ xem được số liệu của" in texts(say(officer, "/tonghop quy 3 Muong Te"))  # not theirs
+
+    replies = say(staff, "/xuatexcel")
+    assert [m.document["file_name"] for m in replies if m.document] == ["tonghop-2026-Q3-LDLD_LC.xlsx"]
+    assert "chọn" in texts(replies).lower()
+    [excel] = [m for m in press(staff, "Báo cáo số liệu quý II/2026") if m.document]
+    assert excel.document["file_name"] == "tonghop-2026-Q2-LDLD_LC.xlsx"
+    fake.assert_clean()
